@@ -1,0 +1,1 @@
+"""FastAPI service: customer, adviser, admin and QA routes."""

@@ -1,0 +1,31 @@
+"""Pydantic models shared by the HTTP API and the CLI's ``--json`` output."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from knowledge_base.retrieval import RetrievedChunk
+
+
+class SearchHit(BaseModel):
+    chunk_id: str
+    source: str
+    title: str | None
+    section: str | None
+    page: int | None
+    text: str
+    language: str
+    score: float
+
+    @classmethod
+    def from_chunk(cls, chunk: RetrievedChunk) -> SearchHit:
+        return cls(
+            chunk_id=chunk.chunk_id,
+            source=chunk.source,
+            title=chunk.title,
+            section=chunk.section,
+            page=chunk.page,
+            text=chunk.text,
+            language=chunk.language,
+            score=round(chunk.score, 6),
+        )

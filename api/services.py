@@ -1,0 +1,23 @@
+"""What the HTTP layer needs from the rest of Rafiq; ``rafiq.wiring.Container`` provides it."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from api.tenants import TenantRegistry
+from knowledge_base.retrieval import HybridRetriever
+
+
+class Services(Protocol):
+    @property
+    def tenants(self) -> TenantRegistry: ...
+
+    def retriever(self, tenant: str) -> HybridRetriever: ...
+
+    def check_database(self) -> None:
+        """Raise if the relational database does not answer."""
+        ...
+
+    def check_vector_store(self) -> None:
+        """Raise if the vector store does not answer."""
+        ...

@@ -1,0 +1,136 @@
+"""Tenants and their staff: creation, token issue and token checks."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.models import StaffUserRow, TenantRow
+
+Role = Literal["adviser", "qa", "admin"]
+ROLES: tuple[Role, ...] = ("adviser", "qa", "admin")
+TENANT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+
+
+class TenantError(ValueError):
+    """A tenant or user request that cannot be honoured (bad name, duplicate, unknown)."""
+
+
+@dataclass(frozen=True)
+class Tenant:
+    name: str
+    display_name: str
+    publishable_key: str
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    id: str
+    tenant: str
+    role: Role
+    name: str
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    user: StaffUser
+    token: str
+    """Shown once: only its hash is stored."""
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def validate_tenant_name(name: str) -> str:
+    if not TENANT_NAME.match(name):
+        raise TenantError(
+            f"invalid tenant name {name!r}: 3-40 characters, lowercase letters, digits and '-', "
+            "starting with a letter"
+        )
+    return name
+
+
+class TenantRegistry:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def create(self, name: str, display_name: str | None = None) -> tuple[Tenant, IssuedToken]:
+        validate_tenant_name(name)
+        row = TenantRow(
+            name=name,
+            display_name=display_name or name,
+            publishable_key="pk_" + secrets.token_urlsafe(24),
+        )
+        try:
+            with self._sessions.begin() as session:
+                session.add(row)
+        except IntegrityError as exc:
+            raise TenantError(f"tenant {name!r} already exists") from exc
+        tenant = Tenant(row.name, row.display_name, row.publishable_key)
+        return tenant, self.create_user(name, "admin", "admin")
+
+    def get(self, name: str) -> Tenant:
+        with self._sessions() as session:
+            row = session.get(TenantRow, name)
+        if row is None:
+            raise TenantError(
+                f"unknown tenant {name!r}: create it with `rafiq tenants create {name}`"
+            )
+        return Tenant(row.name, row.display_name, row.publishable_key)
+
+    def list(self) -> list[Tenant]:
+        with self._sessions() as session:
+            rows = session.scalars(select(TenantRow).order_by(TenantRow.name)).all()
+        return [Tenant(r.name, r.display_name, r.publishable_key) for r in rows]
+
+    def create_user(self, tenant: str, role: str, name: str | None = None) -> IssuedToken:
+        if role not in ROLES:
+            raise TenantError(f"invalid role {role!r}: one of {', '.join(ROLES)}")
+        self.get(tenant)
+        token = "st_" + secrets.token_urlsafe(32)
+        row = StaffUserRow(
+            id="u_" + secrets.token_hex(8),
+            tenant=tenant,
+            role=role,
+            name=name or role,
+            token_hash=hash_token(token),
+        )
+        with self._sessions.begin() as session:
+            session.add(row)
+        user = StaffUser(row.id, tenant, role, row.name)  # type: ignore[arg-type]
+        return IssuedToken(user, token)
+
+    def revoke_users_named(self, tenant: str, name: str) -> int:
+        with self._sessions.begin() as session:
+            rows = session.scalars(
+                select(StaffUserRow).where(
+                    StaffUserRow.tenant == tenant,
+                    StaffUserRow.name == name,
+                    StaffUserRow.revoked_at.is_(None),
+                )
+            ).all()
+            for row in rows:
+                row.revoked_at = datetime.now(UTC)
+        return len(rows)
+
+    def authenticate(self, token: str) -> StaffUser | None:
+        if not token.startswith("st_"):
+            return None
+        with self._sessions() as session:
+            row = session.scalar(
+                select(StaffUserRow).where(
+                    StaffUserRow.token_hash == hash_token(token), StaffUserRow.revoked_at.is_(None)
+                )
+            )
+        if row is None:
+            return None
+        return StaffUser(row.id, row.tenant, row.role, row.name)  # type: ignore[arg-type]

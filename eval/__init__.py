@@ -1,0 +1,1 @@
+"""Evaluation suites, metrics and reports (issue 7)."""

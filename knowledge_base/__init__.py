@@ -1,0 +1,1 @@
+"""Multilingual knowledge base: loaders, chunking, embeddings, Chroma store, hybrid retrieval."""

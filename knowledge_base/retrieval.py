@@ -1,0 +1,186 @@
+"""Hybrid retrieval: multilingual dense search and BM25, fused by reciprocal rank.
+
+A Darija or Arabizi query is searched three ways at once: as written, and re-said with
+the French and the MSA glosses of its Darija words. Each way contributes a dense ranking;
+BM25 ranks on the query's terms plus its glosses. Reciprocal-rank fusion needs no score
+calibration between rankings, which matters when the embedding model can be swapped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from knowledge_base.analyzer import analyze_query, terms
+from knowledge_base.bm25 import BM25Index
+from knowledge_base.store import Metadata, StoredChunk, TenantStore, Where
+
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    chunk_id: str
+    text: str
+    source: str
+    title: str | None
+    section: str | None
+    page: int | None
+    language: str
+    score: float
+    """Fused reciprocal-rank score (higher is better); comparable within one query only."""
+    dense_similarity: float
+    """Best cosine similarity to any form of the query: an absolute confidence signal."""
+    bm25_score: float
+    metadata: Metadata = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchTimings:
+    embed_ms: float
+    dense_ms: float
+    bm25_ms: float
+    total_ms: float
+
+
+def search_text(title: str | None, section: str | None, text: str) -> str:
+    """What is embedded and indexed for a chunk: its heading context, then its text."""
+    return "\n".join(part for part in (section, title, text) if part)
+
+
+def matches(metadata: Metadata, where: Where | None) -> bool:
+    """Chroma's ``where`` semantics for the operators Rafiq uses: equality, $eq, $ne, $in, $and."""
+    if not where:
+        return True
+    for key, condition in where.items():
+        if key == "$and":
+            if not all(matches(metadata, sub) for sub in condition):
+                return False
+            continue
+        value = metadata.get(key)
+        if isinstance(condition, dict):
+            for op, operand in condition.items():
+                ok = {
+                    "$eq": lambda v, o: v == o,
+                    "$ne": lambda v, o: v != o,
+                    "$in": lambda v, o: v in o,
+                    "$nin": lambda v, o: v not in o,
+                }[op](value, operand)
+                if not ok:
+                    return False
+        elif value != condition:
+            return False
+    return True
+
+
+def _opt(metadata: Metadata, key: str) -> str | None:
+    value = metadata.get(key)
+    return str(value) if value not in (None, "") else None
+
+
+def indexed_text(chunk: StoredChunk) -> str:
+    return search_text(_opt(chunk.metadata, "title"), _opt(chunk.metadata, "section"), chunk.text)
+
+
+class _LexicalIndex:
+    def __init__(self, chunks: list[StoredChunk]) -> None:
+        self.chunks = chunks
+        self.bm25 = BM25Index([terms(indexed_text(c)) for c in chunks])
+
+
+class HybridRetriever:
+    def __init__(self, store: TenantStore, candidates: int = 30) -> None:
+        self.store = store
+        self._candidates = candidates
+        self._index: _LexicalIndex | None = None
+        self._index_version: str | None = None
+        self._lock = threading.Lock()
+        self.last_timings: SearchTimings | None = None
+
+    def _lexical_index(self) -> _LexicalIndex:
+        version = self.store.version()
+        with self._lock:
+            if self._index is None or version != self._index_version:
+                self._index = _LexicalIndex(self.store.all_chunks())
+                self._index_version = version
+            return self._index
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        language: str | None = None,
+        where: Where | None = None,
+    ) -> list[RetrievedChunk]:
+        started = time.perf_counter()
+        conditions = [c for c in ({"language": language} if language else None, where) if c]
+        combined: Where | None = (
+            None
+            if not conditions
+            else conditions[0]
+            if len(conditions) == 1
+            else {"$and": conditions}
+        )
+        analysis = analyze_query(query)
+        variants = [query] + [g for g in (analysis.french_gloss, analysis.arabic_gloss) if g]
+        vectors = self.store.embedder.embed_queries(variants)
+        embedded = time.perf_counter()
+        dense_lists = self.store.query(vectors, self._candidates, combined)
+        dense_done = time.perf_counter()
+
+        index = self._lexical_index()
+        allowed = (
+            np.fromiter((matches(c.metadata, combined) for c in index.chunks), dtype=bool)
+            if combined
+            else None
+        )
+        lexical = index.bm25.top(analysis.terms, self._candidates, allowed)
+        lexical_done = time.perf_counter()
+
+        fused: dict[str, float] = {}
+        chunks: dict[str, StoredChunk] = {}
+        similarity: dict[str, float] = {}
+        bm25: dict[str, float] = {}
+        for ranking in dense_lists:
+            for rank, (chunk, cosine) in enumerate(ranking):
+                fused[chunk.chunk_id] = fused.get(chunk.chunk_id, 0.0) + 1 / (RRF_K + rank + 1)
+                chunks[chunk.chunk_id] = chunk
+                similarity[chunk.chunk_id] = max(similarity.get(chunk.chunk_id, -1.0), cosine)
+        for rank, (position, score) in enumerate(lexical):
+            chunk = index.chunks[position]
+            fused[chunk.chunk_id] = fused.get(chunk.chunk_id, 0.0) + 1 / (RRF_K + rank + 1)
+            chunks.setdefault(chunk.chunk_id, chunk)
+            bm25[chunk.chunk_id] = score
+
+        best = sorted(fused, key=lambda cid: fused[cid], reverse=True)[:k]
+        self.last_timings = SearchTimings(
+            embed_ms=(embedded - started) * 1000,
+            dense_ms=(dense_done - embedded) * 1000,
+            bm25_ms=(lexical_done - dense_done) * 1000,
+            total_ms=(time.perf_counter() - started) * 1000,
+        )
+        return [self._result(chunks[cid], fused[cid], similarity, bm25) for cid in best]
+
+    @staticmethod
+    def _result(
+        chunk: StoredChunk, score: float, similarity: dict[str, float], bm25: dict[str, float]
+    ) -> RetrievedChunk:
+        meta = chunk.metadata
+        page = meta.get("page")
+        return RetrievedChunk(
+            chunk_id=chunk.chunk_id,
+            text=chunk.text,
+            source=str(meta.get("source", "")),
+            title=_opt(meta, "title"),
+            section=_opt(meta, "section"),
+            page=int(page) if isinstance(page, int) and page > 0 else None,
+            language=str(meta.get("language", "")),
+            score=score,
+            dense_similarity=similarity.get(chunk.chunk_id, 0.0),
+            bm25_score=bm25.get(chunk.chunk_id, 0.0),
+            metadata=meta,
+        )

@@ -1,0 +1,174 @@
+"""One Chroma collection per tenant and embedding model.
+
+Collections are created with the raw client and Rafiq's own embedding function (never
+Chroma's default, which downloads a model). Each collection's metadata carries a version
+that changes on every write, so other processes know when their BM25 index is stale.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaSettings
+
+from knowledge_base.embeddings.adapters import ChromaEmbeddingFunction
+from knowledge_base.embeddings.base import Embedder, Vectors
+
+Metadata = dict[str, str | int | float | bool]
+Where = dict[str, Any]
+
+
+class StoreError(RuntimeError):
+    """The vector store is unreachable or refused an operation."""
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    chunk_id: str
+    text: str
+    metadata: Metadata
+
+
+def open_chroma_client(path: Path | None, url: str | None = None) -> ClientAPI:
+    """Embedded persistent client by default; a Chroma server when ``url`` is given."""
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if url:
+            parsed = urlparse(url)
+            if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+                raise StoreError(f"RAFIQ_CHROMA_URL must be http(s)://host:port, got {url!r}")
+            return chromadb.HttpClient(
+                host=parsed.hostname,
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
+                settings=settings,
+            )
+        if path is None:
+            raise StoreError("an embedded Chroma store needs a directory")
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    except StoreError:
+        raise
+    except Exception as exc:
+        raise StoreError(f"cannot open the vector store: {exc}") from exc
+
+
+def collection_name(tenant: str, embedder: Embedder) -> str:
+    return "rafiq-" + re.sub(r"[^a-zA-Z0-9.-]+", "_", f"{tenant}--{embedder.name}")[:200]
+
+
+class TenantStore:
+    """The chunks of one tenant, embedded with one model."""
+
+    def __init__(self, client: ClientAPI, tenant: str, embedder: Embedder) -> None:
+        self.tenant = tenant
+        self.embedder = embedder
+        self._client = client
+        self.name = collection_name(tenant, embedder)
+        self._function = ChromaEmbeddingFunction(embedder)
+        self._collection = self._client.get_or_create_collection(
+            self.name,
+            embedding_function=self._function,  # type: ignore[arg-type]
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"tenant": tenant, "model": embedder.name, "version": uuid.uuid4().hex},
+        )
+
+    @property
+    def collection(self) -> Collection:
+        return self._collection
+
+    def version(self) -> str:
+        """Changes whenever any process writes to this tenant's chunks."""
+        current = self._client.get_collection(self.name, embedding_function=self._function)  # type: ignore[arg-type]
+        return str((current.metadata or {}).get("version", ""))
+
+    def _bump_version(self) -> None:
+        metadata = dict(self._collection.metadata or {})
+        metadata["version"] = uuid.uuid4().hex
+        self._collection.modify(metadata=metadata)
+
+    def count(self) -> int:
+        return self._collection.count()
+
+    def document_hashes(self) -> dict[str, str]:
+        """source -> hash of the file content that produced its chunks."""
+        result = self._collection.get(include=["metadatas"])  # type: ignore[list-item]
+        hashes: dict[str, str] = {}
+        for meta in result["metadatas"] or []:
+            hashes[str(meta["source"])] = str(meta.get("doc_hash", ""))
+        return hashes
+
+    def chunk_count(self, source: str) -> int:
+        return len(self._collection.get(where={"source": source}, include=[])["ids"])
+
+    def replace_document(self, source: str, chunks: list[StoredChunk], embeddings: Vectors) -> int:
+        """Swap a document's chunks for new ones; returns how many old chunks went."""
+        old = self._collection.get(where={"source": source}, include=[])["ids"]
+        if old:
+            self._collection.delete(ids=old)
+        batch = self._client.get_max_batch_size()
+        for start in range(0, len(chunks), batch):
+            part = chunks[start : start + batch]
+            self._collection.add(
+                ids=[c.chunk_id for c in part],
+                documents=[c.text for c in part],
+                metadatas=[c.metadata for c in part],  # type: ignore[misc]
+                embeddings=embeddings[start : start + batch],
+            )
+        self._bump_version()
+        return len(old)
+
+    def delete_document(self, source: str) -> int:
+        old = self._collection.get(where={"source": source}, include=[])["ids"]
+        if old:
+            self._collection.delete(ids=old)
+            self._bump_version()
+        return len(old)
+
+    def all_chunks(self) -> list[StoredChunk]:
+        result = self._collection.get(include=["documents", "metadatas"])  # type: ignore[list-item]
+        return [
+            StoredChunk(chunk_id, text or "", dict(meta or {}))
+            for chunk_id, text, meta in zip(
+                result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
+            )
+        ]
+
+    def query(
+        self, vectors: Vectors, n_results: int, where: Where | None = None
+    ) -> list[list[tuple[StoredChunk, float]]]:
+        """Nearest chunks for each query vector, with cosine similarity."""
+        if self._collection.count() == 0:
+            return [[] for _ in range(len(vectors))]
+        result = self._collection.query(
+            query_embeddings=vectors,
+            n_results=n_results,
+            where=where or None,
+            include=["documents", "metadatas", "distances"],  # type: ignore[list-item]
+        )
+        lists: list[list[tuple[StoredChunk, float]]] = []
+        for ids, docs, metas, dists in zip(
+            result["ids"],
+            result["documents"] or [],
+            result["metadatas"] or [],
+            result["distances"] or [],
+            strict=True,
+        ):
+            lists.append(
+                [
+                    (StoredChunk(i, d or "", dict(m or {})), 1.0 - float(dist))
+                    for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
+                ]
+            )
+        return lists
+
+    def delete_all(self) -> None:
+        self._client.delete_collection(self.name)

@@ -1,0 +1,1 @@
+"""Prompts and canned customer-facing messages, per language (issue 4)."""

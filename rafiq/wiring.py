@@ -1,0 +1,86 @@
+"""Builds Rafiq's components from settings, once per process."""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import cached_property
+
+from chromadb.api import ClientAPI
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.database import create_database_engine, session_factory
+from api.tenants import TenantRegistry
+from knowledge_base.embeddings import Embedder, create_embedder
+from knowledge_base.ingest import IngestOptions
+from knowledge_base.retrieval import HybridRetriever
+from knowledge_base.store import TenantStore, open_chroma_client
+from knowledge_base.tokens import seed_tiktoken_cache
+from rafiq.settings import Settings
+
+
+def prepare_offline(settings: Settings) -> None:
+    """Keep every library off the network before any of them is imported for real."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    seed_tiktoken_cache(settings.cache_dir / "tiktoken")
+
+
+class Container:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_offline(settings)
+        self._lock = threading.Lock()
+        self._retrievers: dict[str, HybridRetriever] = {}
+
+    @cached_property
+    def engine(self) -> Engine:
+        return create_database_engine(self.settings.resolved_database_url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.engine)
+
+    @cached_property
+    def tenants(self) -> TenantRegistry:
+        return TenantRegistry(self.sessions)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        s = self.settings
+        key = s.embeddings_api_key or s.llm_api_key
+        return create_embedder(
+            s.embeddings,
+            base_url=s.embeddings_base_url or s.llm_base_url,
+            api_key=key.get_secret_value() if key else None,
+            batch_size=s.embedding_batch_size,
+        )
+
+    @cached_property
+    def chroma(self) -> ClientAPI:
+        return open_chroma_client(self.settings.chroma_dir, self.settings.chroma_url)
+
+    def store(self, tenant: str) -> TenantStore:
+        return self.retriever(tenant).store
+
+    def retriever(self, tenant: str) -> HybridRetriever:
+        with self._lock:
+            if tenant not in self._retrievers:
+                self._retrievers[tenant] = HybridRetriever(
+                    TenantStore(self.chroma, tenant, self.embedder)
+                )
+            return self._retrievers[tenant]
+
+    def check_database(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def check_vector_store(self) -> None:
+        self.chroma.heartbeat()
+
+    def ingest_options(self, prune: bool = False) -> IngestOptions:
+        s = self.settings
+        return IngestOptions(s.chunk_tokens, s.chunk_overlap_tokens, s.max_file_bytes, prune)
