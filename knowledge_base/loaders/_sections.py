@@ -1,8 +1,8 @@
 """Building Sections from the structure of a source, shared by the loaders.
 
 Two shapes of source exist: flowing documents cut by headings (Markdown, HTML, DOCX),
-handled by SectionBuilder, and question/answer tables (CSV, JSON), handled by
-faq_sections. Both also need language tags read the same way.
+handled by SectionBuilder and table_row, and question/answer tables (CSV, JSON),
+handled by faq_sections. Both also need language tags read the same way.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from knowledge_base.documents import LoaderError, Section
 
-PATH_SEPARATOR = " > "
+_PATH_SEPARATOR = " > "
 
 
 @dataclass
@@ -46,7 +46,7 @@ class SectionBuilder:
         self._close()
         while self._headings and self._headings[-1][0] >= level:
             self._headings.pop()
-        parent = PATH_SEPARATOR.join(text for _, text in self._headings) or None
+        parent = _PATH_SEPARATOR.join(text for _, text in self._headings) or None
         self._headings.append((level, title))
         self._open = _OpenSection(title=title, section=parent, is_faq=is_faq)
 
@@ -70,13 +70,21 @@ class SectionBuilder:
             self.warnings.append(f"question {current.title!r}: empty answer, skipped")
 
 
+def collapse_whitespace(text: str) -> str:
+    """Runs of whitespace, line breaks and no-break spaces included, become one space.
+
+    For formats whose line breaks are layout (HTML source, table cells), not content.
+    """
+    return " ".join(text.split())
+
+
 def table_row(cells: Iterable[str]) -> str:
     """One table row as a line, "a | b | c", with whitespace collapsed in each cell.
 
     Empty cells keep their place, so that a value stays under its column header;
     only trailing ones are dropped. A row with no text gives "".
     """
-    texts = [" ".join(cell.split()) for cell in cells]
+    texts = [collapse_whitespace(cell) for cell in cells]
     while texts and not texts[-1]:
         texts.pop()
     return " | ".join(texts)

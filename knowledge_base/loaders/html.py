@@ -7,7 +7,12 @@ from bs4.element import NavigableString, Tag
 
 from knowledge_base.documents import LoadedDocument, LoaderError
 from knowledge_base.encoding import decode_text
-from knowledge_base.loaders._sections import SectionBuilder, language_tag, table_row
+from knowledge_base.loaders._sections import (
+    SectionBuilder,
+    collapse_whitespace,
+    language_tag,
+    table_row,
+)
 
 # Code and metadata, and the page furniture repeated on every page of a site: indexing
 # the latter would make every page match queries about the menu or the cookie banner.
@@ -34,7 +39,7 @@ def load_html(data: bytes, source: str) -> LoadedDocument:
     title = soup.title.get_text() if soup.title else ""
     for tag in root.find_all(_NOT_CONTENT):
         tag.decompose()
-    builder = SectionBuilder(preamble_title=_collapse(title) or None)
+    builder = SectionBuilder(preamble_title=collapse_whitespace(title) or None)
     _Walker(builder).walk(root)
     sections = builder.finish()
     if not sections:
@@ -65,7 +70,7 @@ class _Walker:
         name = element.name
         if name in _HEADINGS:
             self._end_line()
-            title = _collapse(element.get_text())
+            title = collapse_whitespace(element.get_text())
             if title:
                 self._builder.heading(_HEADINGS[name], title)
         elif name == "tr":
@@ -82,16 +87,12 @@ class _Walker:
             self._children(element)
 
     def _end_line(self) -> None:
-        self._add_line(_collapse("".join(self._pending)))
+        self._add_line(collapse_whitespace("".join(self._pending)))
         self._pending.clear()
 
     def _add_line(self, line: str) -> None:
         if line:
             self._builder.line(line)
-
-
-def _collapse(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _language(soup: BeautifulSoup) -> str | None:

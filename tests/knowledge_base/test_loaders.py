@@ -34,7 +34,7 @@ def load_error(tmp_path: Path, name: str, content: str | bytes) -> str:
 
 
 def make_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
-    """A minimal PDF whose pages show ``lines`` in Helvetica, one text line each.
+    """A minimal PDF with a text layer: one page per list of lines, set in Helvetica.
 
     Written by hand (catalog, page tree, font, one page and one content stream per page,
     optional info dictionary, exact xref offsets) to avoid a PDF-writing dependency.
