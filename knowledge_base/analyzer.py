@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from knowledge_base.darija import DarijaLexicon, default_lexicon
 from knowledge_base.normalize import normalize_for_search, words
 
-_STOPWORDS = frozenset(
+STOPWORDS = frozenset(
     [
         "a",
         "au",
@@ -309,7 +309,7 @@ def _split_elision(text: str) -> str:
 def terms(text: str) -> list[str]:
     """Stemmed content words of a document or query."""
     normalized = _split_elision(" " + normalize_for_search(text))
-    return [stem(w) for w in words(normalized) if w not in _STOPWORDS and len(w) > 1]
+    return [stem(w) for w in words(normalized) if w not in STOPWORDS and len(w) > 1]
 
 
 @dataclass(frozen=True)
@@ -326,7 +326,7 @@ def analyze_query(text: str, lexicon: DarijaLexicon | None = None) -> QueryAnaly
     normalized = _split_elision(" " + normalize_for_search(text))
     tokens = [w for w in words(normalized) if len(w) > 1]
     glosses = [lexicon.lookup(w) for w in tokens]
-    own = [stem(w) for w in tokens if w not in _STOPWORDS]
+    own = [stem(w) for w in tokens if w not in STOPWORDS]
     if not any(glosses):
         return QueryAnalysis(own, None, None)
     french: list[str] = []
@@ -335,7 +335,7 @@ def analyze_query(text: str, lexicon: DarijaLexicon | None = None) -> QueryAnaly
         if gloss is not None:
             french.extend(gloss.french)
             arabic.extend(gloss.arabic)
-        elif token not in _STOPWORDS:
+        elif token not in STOPWORDS:
             french.append(token)
             arabic.append(token)
     french_gloss, arabic_gloss = " ".join(french), " ".join(arabic)

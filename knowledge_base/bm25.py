@@ -33,6 +33,9 @@ class BM25Index:
             weight = idf * tf_array * (k1 + 1) / (tf_array + norm[id_array])
             self._postings[term] = (id_array, weight.astype(np.float32))
 
+    def __contains__(self, term: str) -> bool:
+        return term in self._postings
+
     def scores(self, query_terms: list[str]) -> npt.NDArray[np.float32]:
         scores = np.zeros(self.size, dtype=np.float32)
         for term in dict.fromkeys(query_terms):

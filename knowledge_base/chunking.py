@@ -24,7 +24,7 @@ class ChunkPiece:
     index_in_section: int
 
 
-def _sentences(text: str) -> list[str]:
+def sentences_of(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
@@ -43,7 +43,7 @@ def chunk_section(section: Section, max_tokens: int, overlap_tokens: int) -> lis
     # The question travels with every chunk of an answer, so it counts against the budget.
     budget = max(16, max_tokens - (size(section.title or "") if section.is_faq else 0))
     units: list[tuple[str, int]] = []
-    for sentence in _sentences(section.text):
+    for sentence in sentences_of(section.text):
         n = size(sentence)
         if n <= budget:
             units.append((sentence, n))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from knowledge_base.chunking import ChunkPiece, chunk_section
+from knowledge_base.chunking import ChunkPiece, chunk_section, sentences_of
 from knowledge_base.documents import LoadedDocument, LoaderError
 from knowledge_base.language import detect_language
 from knowledge_base.loaders import SUPPORTED_SUFFIXES, load_document
@@ -23,7 +23,7 @@ from knowledge_base.retrieval import indexed_text
 from knowledge_base.store import Metadata, StoredChunk, TenantStore
 
 # Bump when loaders or chunking change what a file produces, so re-ingest rebuilds.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,7 @@ def _chunk_records(
             "ingested_at": ingested_at,
             "chunk_index": number,
             "is_faq": section.is_faq,
+            "record": "chunk",
         }
         optional = {
             "title": section.title,
@@ -126,7 +127,24 @@ def _chunk_records(
             metadata["page"] = section.page
         chunk_id = f"{source_key}-{number:04d}-{metadata['content_hash']!s:.8}"
         records.append(StoredChunk(chunk_id, piece.text, metadata))
+        records.extend(_aliases(chunk_id, piece, metadata))
     return records
+
+
+def _aliases(chunk_id: str, piece: ChunkPiece, metadata: Metadata) -> list[StoredChunk]:
+    """Extra vectors that stand for a chunk: its question, and each of its sentences.
+
+    A customer's question resembles a FAQ question, or one detail of an answer, far
+    more than it resembles a whole chunk; the best of these vectors ranks the chunk.
+    """
+    texts: list[str] = []
+    if piece.section.is_faq and piece.section.title and piece.index_in_section == 0:
+        texts.append(piece.section.title)
+    sentences = sentences_of(piece.text)
+    if len(sentences) > 1:
+        texts.extend(s for s in sentences if len(s) >= 20)
+    alias = {**metadata, "record": "alias", "alias_of": chunk_id}
+    return [StoredChunk(f"{chunk_id}~{i}", text, alias) for i, text in enumerate(texts)]
 
 
 def ingest(
@@ -171,15 +189,18 @@ def ingest(
             report.skipped.append(SkippedFile(str(file.path), exc.reason))
             continue
         report.warnings.extend(f"{file.source}: {w}" for w in document.warnings)
-        vectors = store.embedder.embed_documents([indexed_text(r) for r in records])
+        vectors = store.embedder.embed_documents(
+            [r.text if r.alias_of else indexed_text(r) for r in records]
+        )
         removed = store.replace_document(file.source, records, vectors)
+        chunks = sum(1 for r in records if not r.alias_of)
         if file.source in existing:
             report.files_updated += 1
-            report.chunks_updated += len(records)
-            report.chunks_removed += max(0, removed - len(records))
+            report.chunks_updated += chunks
+            report.chunks_removed += max(0, removed - chunks)
         else:
             report.files_added += 1
-            report.chunks_added += len(records)
+            report.chunks_added += chunks
 
     if options.prune:
         keep = {f.source for f in files}

@@ -10,15 +10,29 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from knowledge_base.analyzer import analyze_query, terms
+from knowledge_base.analyzer import STOPWORDS, analyze_query, stem, terms
 from knowledge_base.bm25 import BM25Index
+from knowledge_base.normalize import normalize_for_search, words
+from knowledge_base.phonetic import skeleton, skeleton_variants
 from knowledge_base.store import Metadata, StoredChunk, TenantStore, Where
 
-RRF_K = 60
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """Reciprocal-rank fusion: each ranking adds weight / (k + rank)."""
+
+    k: float = 60.0
+    dense: float = 1.0
+    """The query as written."""
+    gloss: float = 1.0
+    """The query re-said with French / MSA glosses of its Darija words."""
+    bm25: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -86,14 +100,53 @@ def indexed_text(chunk: StoredChunk) -> str:
 
 
 class _LexicalIndex:
-    def __init__(self, chunks: list[StoredChunk]) -> None:
-        self.chunks = chunks
-        self.bm25 = BM25Index([terms(indexed_text(c)) for c in chunks])
+    """BM25 over the tenant's chunks, and the chunk each alias record stands for."""
+
+    def __init__(self, records: list[StoredChunk]) -> None:
+        self.chunks = [r for r in records if not r.alias_of]
+        self.by_id = {c.chunk_id: c for c in self.chunks}
+        self.bm25 = BM25Index([terms(indexed_text(c)) for c in self.chunks])
+        self._sounds: dict[str, Counter[str]] = defaultdict(Counter)
+        self._sounds_truncated: dict[str, Counter[str]] = defaultdict(Counter)
+        for chunk in self.chunks:
+            for word in words(normalize_for_search(indexed_text(chunk))):
+                if len(word) >= 4 and word not in STOPWORDS:
+                    key = skeleton(word)
+                    if len(key) >= 3:
+                        self._sounds[key][word] += 1
+                        self._sounds_truncated[key[:-1]][word] += 1
+
+    def known_words(self, query: str) -> list[str]:
+        """The knowledge base's own words for query words it does not contain.
+
+        A French loanword in Arabic script, a Darija word in Arabizi or a French word with
+        a glued article ("lprelevement") is matched to a KB word by consonant skeleton.
+        """
+        found: list[str] = []
+        for word in words(normalize_for_search(query)):
+            if word in STOPWORDS or len(word) < 3 or stem(word) in self.bm25:
+                continue
+            for key in skeleton_variants(word):
+                candidates = (
+                    self._sounds.get(key)
+                    or self._sounds_truncated.get(key)
+                    or (self._sounds.get(key[:-1]) if len(key) >= 5 else None)
+                )
+                if candidates:
+                    found.extend(w for w, _ in candidates.most_common(2) if w not in found)
+                    break
+        return found
+
+    def resolve(self, record: StoredChunk) -> StoredChunk:
+        return self.by_id.get(record.alias_of or record.chunk_id, record)
 
 
 class HybridRetriever:
-    def __init__(self, store: TenantStore, candidates: int = 30) -> None:
+    def __init__(
+        self, store: TenantStore, candidates: int = 30, fusion: FusionWeights | None = None
+    ) -> None:
         self.store = store
+        self.fusion = fusion or FusionWeights()
         self._candidates = candidates
         self._index: _LexicalIndex | None = None
         self._index_version: str | None = None
@@ -126,33 +179,46 @@ class HybridRetriever:
             else {"$and": conditions}
         )
         analysis = analyze_query(query)
-        variants = [query] + [g for g in (analysis.french_gloss, analysis.arabic_gloss) if g]
+        index = self._lexical_index()
+        resolved = index.known_words(query)
+        query_terms = analysis.terms + [t for t in terms(" ".join(resolved)) if t not in analysis.terms]
+        french_gloss = " ".join(filter(None, [analysis.french_gloss or (query if resolved else None), *resolved]))
+        variants = [query] + [g for g in (french_gloss, analysis.arabic_gloss) if g]
         vectors = self.store.embedder.embed_queries(variants)
         embedded = time.perf_counter()
         dense_lists = self.store.query(vectors, self._candidates, combined)
         dense_done = time.perf_counter()
 
-        index = self._lexical_index()
         allowed = (
             np.fromiter((matches(c.metadata, combined) for c in index.chunks), dtype=bool)
             if combined
             else None
         )
-        lexical = index.bm25.top(analysis.terms, self._candidates, allowed)
+        lexical = index.bm25.top(query_terms, self._candidates, allowed)
         lexical_done = time.perf_counter()
 
         fused: dict[str, float] = {}
         chunks: dict[str, StoredChunk] = {}
         similarity: dict[str, float] = {}
         bm25: dict[str, float] = {}
-        for ranking in dense_lists:
-            for rank, (chunk, cosine) in enumerate(ranking):
-                fused[chunk.chunk_id] = fused.get(chunk.chunk_id, 0.0) + 1 / (RRF_K + rank + 1)
-                chunks[chunk.chunk_id] = chunk
-                similarity[chunk.chunk_id] = max(similarity.get(chunk.chunk_id, -1.0), cosine)
+        fusion = self.fusion
+        for position, ranking in enumerate(dense_lists):
+            weight = fusion.dense if position == 0 else fusion.gloss
+            seen: set[str] = set()
+            for record, cosine in ranking:
+                chunk = index.resolve(record)
+                cid = chunk.chunk_id
+                similarity[cid] = max(similarity.get(cid, -1.0), cosine)
+                if cid in seen:
+                    continue  # a chunk and its question alias count once per ranking
+                fused[cid] = fused.get(cid, 0.0) + weight / (fusion.k + len(seen) + 1)
+                seen.add(cid)
+                chunks[cid] = chunk
         for rank, (position, score) in enumerate(lexical):
             chunk = index.chunks[position]
-            fused[chunk.chunk_id] = fused.get(chunk.chunk_id, 0.0) + 1 / (RRF_K + rank + 1)
+            fused[chunk.chunk_id] = fused.get(chunk.chunk_id, 0.0) + fusion.bm25 / (
+                fusion.k + rank + 1
+            )
             chunks.setdefault(chunk.chunk_id, chunk)
             bm25[chunk.chunk_id] = score
 

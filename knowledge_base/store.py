@@ -36,6 +36,12 @@ class StoredChunk:
     text: str
     metadata: Metadata
 
+    @property
+    def alias_of(self) -> str | None:
+        """For an alias record (e.g. a FAQ question embedded alone), the chunk it stands for."""
+        parent = self.metadata.get("alias_of")
+        return str(parent) if parent else None
+
 
 def open_chroma_client(path: Path | None, url: str | None = None) -> ClientAPI:
     """Embedded persistent client by default; a Chroma server when ``url`` is given."""
@@ -96,7 +102,8 @@ class TenantStore:
         self._collection.modify(metadata=metadata)
 
     def count(self) -> int:
-        return self._collection.count()
+        """Chunks, not counting the alias records that point at them."""
+        return len(self._collection.get(where={"record": "chunk"}, include=[])["ids"])
 
     def document_hashes(self) -> dict[str, str]:
         """source -> hash of the file content that produced its chunks."""
@@ -106,14 +113,9 @@ class TenantStore:
             hashes[str(meta["source"])] = str(meta.get("doc_hash", ""))
         return hashes
 
-    def chunk_count(self, source: str) -> int:
-        return len(self._collection.get(where={"source": source}, include=[])["ids"])
-
     def replace_document(self, source: str, chunks: list[StoredChunk], embeddings: Vectors) -> int:
-        """Swap a document's chunks for new ones; returns how many old chunks went."""
-        old = self._collection.get(where={"source": source}, include=[])["ids"]
-        if old:
-            self._collection.delete(ids=old)
+        """Swap a document's records for new ones; returns how many old chunks went."""
+        old = self._delete_source(source)
         batch = self._client.get_max_batch_size()
         for start in range(0, len(chunks), batch):
             part = chunks[start : start + batch]
@@ -124,14 +126,21 @@ class TenantStore:
                 embeddings=embeddings[start : start + batch],
             )
         self._bump_version()
-        return len(old)
+        return old
 
     def delete_document(self, source: str) -> int:
-        old = self._collection.get(where={"source": source}, include=[])["ids"]
-        if old:
-            self._collection.delete(ids=old)
+        removed = self._delete_source(source)
+        if removed:
             self._bump_version()
-        return len(old)
+        return removed
+
+    def _delete_source(self, source: str) -> int:
+        """Deletes every record of ``source``; returns how many were chunks (not aliases)."""
+        old = self._collection.get(where={"source": source}, include=["metadatas"])  # type: ignore[list-item]
+        if not old["ids"]:
+            return 0
+        self._collection.delete(ids=old["ids"])
+        return sum(1 for meta in old["metadatas"] or [] if meta.get("record") == "chunk")
 
     def all_chunks(self) -> list[StoredChunk]:
         result = self._collection.get(include=["documents", "metadatas"])  # type: ignore[list-item]
