@@ -21,7 +21,9 @@ from rafiq.wiring import Container
 def evaluate_samples(
     samples_dir: Path, data_dir: Path, embeddings: str = "use-multilingual", k: int = 5
 ) -> dict[str, list[QueryOutcome]]:
-    container = Container(Settings(data_dir=data_dir, embeddings=embeddings, samples_dir=samples_dir))
+    container = Container(
+        Settings(data_dir=data_dir, embeddings=embeddings, samples_dir=samples_dir)
+    )
     results: dict[str, list[QueryOutcome]] = {}
     for folder in sample_tenant_dirs(samples_dir):
         queries_file = folder / "retrieval_eval.jsonl"
@@ -53,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         for o in everything:
             if o.rank is None or o.rank > 3:
                 got = " | ".join(f"{c.source}:{c.title}" for c in o.top[:3])
-                print(f"- [{o.query.language}] {o.query.query}\n    want {o.query.expected[0].title or o.query.expected[0].page}\n    got  {got}")
+                print(
+                    f"- [{o.query.language}] {o.query.query}\n    want {o.query.expected[0].title or o.query.expected[0].page}\n    got  {got}"
+                )
     return 0
 
 

@@ -29,9 +29,29 @@ def sentences_of(text: str) -> list[str]:
 
 
 def _split_long(sentence: str, limit: int) -> list[str]:
+    """Token windows of at most ``limit`` that never cut a character in two.
+
+    A window ending inside a multi-byte character gives back tokens until its bytes
+    decode; the returned tokens start the next window.
+    """
     enc = encoding()
     ids = enc.encode(sentence, disallowed_special=())
-    return [enc.decode(ids[i : i + limit]) for i in range(0, len(ids), limit)]
+    parts: list[str] = []
+    start = 0
+    while start < len(ids):
+        end = min(start + limit, len(ids))
+        while True:
+            try:
+                text = enc.decode_bytes(ids[start:end]).decode("utf-8")
+                break
+            except UnicodeDecodeError:
+                if end - start <= 1 or end == len(ids):
+                    text = enc.decode(ids[start:end])
+                    break
+                end -= 1
+        parts.append(text)
+        start = end
+    return parts
 
 
 def chunk_section(section: Section, max_tokens: int, overlap_tokens: int) -> list[ChunkPiece]:
@@ -59,7 +79,10 @@ def chunk_section(section: Section, max_tokens: int, overlap_tokens: int) -> lis
             carried: list[tuple[str, int]] = []
             carried_size = 0
             for prev in reversed(current):
-                if carried_size + prev[1] > overlap_tokens or prev[1] + unit[1] > budget:
+                if (
+                    carried_size + prev[1] > overlap_tokens
+                    or carried_size + prev[1] + unit[1] > budget
+                ):
                     break
                 carried.insert(0, prev)
                 carried_size += prev[1]

@@ -168,14 +168,19 @@ class DarijaLexicon:
             rows.append((forms, tuple(parts[1].split()), tuple(parts[2].split())))
         return cls(rows)
 
-    def lookup(self, word: str) -> Gloss | None:
-        """The gloss of one normalised word, trying clitic-stripped forms after the word itself."""
+    def lookup(self, word: str, *, arabizi: bool = True) -> Gloss | None:
+        """The gloss of one normalised word, trying clitic-stripped forms after the word itself.
+
+        Latin words are matched by skeleton only in an Arabizi context (``arabizi``): in a
+        French message, "tarifs" or "conseiller" would otherwise read as Darija
+        ("t-" + refus, "kn-" + salaire).
+        """
         exact = self._exact.get(word)
         if exact is not None:
             return exact
         if _ARABIC_LETTERS.search(word):
             return self._lookup_affixed(word, self._arabic, _ARABIC_PREFIXES, _ARABIC_SUFFIXES)
-        if not word.isascii() and not any(ch.isdigit() for ch in word):
+        if not arabizi or not word.isascii():
             return None
         return self._lookup_affixed(
             arabizi_skeleton(word), self._skeletons, _LATIN_PREFIXES, _LATIN_SUFFIXES
@@ -199,9 +204,9 @@ class DarijaLexicon:
                     return gloss
         return None
 
-    def glosses(self, text: str) -> list[Gloss | None]:
+    def glosses(self, text: str, *, arabizi: bool = True) -> list[Gloss | None]:
         """One entry per word of ``text`` (normalised for search), None where unknown."""
-        return [self.lookup(w) for w in words(normalize_for_search(text))]
+        return [self.lookup(w, arabizi=arabizi) for w in words(normalize_for_search(text))]
 
 
 @lru_cache(maxsize=1)

@@ -22,12 +22,11 @@ from knowledge_base.phonetic import skeleton, skeleton_variants
 from knowledge_base.store import Metadata, StoredChunk, TenantStore, Where
 
 
-
 @dataclass(frozen=True)
 class FusionWeights:
     """Reciprocal-rank fusion: each ranking adds weight / (k + rank)."""
 
-    k: float = 60.0
+    k: float = 5.0
     dense: float = 1.0
     """The query as written."""
     gloss: float = 1.0
@@ -181,8 +180,12 @@ class HybridRetriever:
         analysis = analyze_query(query)
         index = self._lexical_index()
         resolved = index.known_words(query)
-        query_terms = analysis.terms + [t for t in terms(" ".join(resolved)) if t not in analysis.terms]
-        french_gloss = " ".join(filter(None, [analysis.french_gloss or (query if resolved else None), *resolved]))
+        query_terms = analysis.terms + [
+            t for t in terms(" ".join(resolved)) if t not in analysis.terms
+        ]
+        french_gloss = " ".join(
+            filter(None, [analysis.french_gloss or (query if resolved else None), *resolved])
+        )
         variants = [query] + [g for g in (french_gloss, analysis.arabic_gloss) if g]
         vectors = self.store.embedder.embed_queries(variants)
         embedded = time.perf_counter()

@@ -1,0 +1,5 @@
+"""``python -m rafiq`` is the ``rafiq`` command."""
+
+from rafiq.cli import main
+
+main()

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import pytest
+
+from knowledge_base.language import LANGUAGES, Language, detect_language
+
+EXAMPLES: dict[Language, list[str]] = {
+    "fr": [
+        "Bonjour, je n'ai pas reçu ma facture du mois de mars.",
+        "Comment puis-je résilier mon abonnement internet ?",
+        "Quel est le délai de remboursement après une réclamation ?",
+        "Ma carte bancaire a été bloquée, que dois-je faire ?",
+        "Je voudrais changer mon forfait mobile, svp.",
+        "Mon internet ne marche pas depuis hier",
+    ],
+    "ar": [
+        "كيف يمكنني دفع الفاتورة عبر الإنترنت؟",
+        "لم أتلق فاتورة هذا الشهر",
+        "أريد إلغاء اشتراكي في خدمة الإنترنت",
+        "ما هي مدة استرداد المبلغ بعد تقديم الشكوى؟",
+        "تم حظر بطاقتي البنكية، ماذا أفعل؟",
+    ],
+    "darija": [
+        "واش نقدر نخلص الفاتورة بالكارطة؟",
+        "شحال خاصني نخلص هاد الشهر؟",
+        "الانترنيت ماخدامش عندي من البارح",
+        "بغيت نبدل الفورفي ديالي",
+        "علاش تقطعو ليا الفلوس من الكونط؟",
+        "شنو هي الوراق اللي خاصني؟",
+    ],
+    "arabizi": [
+        "wach n9der nkhelles lfatura b lcarte?",
+        "ch7al khassni nkhelles had chhar?",
+        "internet makhdamach 3ndi mn lbare7",
+        "bghit nbeddel forfait dyali",
+        "3lach t9te3 lia lflous mn compte?",
+        "salam khoya, kifach nbeddel lcode?",
+    ],
+    "en": [
+        "How can I pay my bill online?",
+        "I did not receive my invoice this month.",
+        "I want to cancel my internet subscription.",
+        "My card has been blocked, what should I do?",
+        "Hello, can you help me please?",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [(text, language) for language, texts in EXAMPLES.items() for text in texts],
+)
+def test_clear_examples(text: str, expected: Language) -> None:
+    assert detect_language(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("لا يمكنني الدفع حتى الآن", "ar"),
+        ("لم تصل الفاتورة حتى اليوم", "ar"),
+        ("a quelle heure ouvre l'agence", "fr"),
+    ],
+)
+def test_realistic_examples_currently_misclassified(text: str, expected: Language) -> None:
+    assert detect_language(text) == expected
+
+
+def test_arabic_script_needs_a_darija_marker_to_be_darija() -> None:
+    assert detect_language("أريد دفع الفاتورة") == "ar"
+    assert detect_language("بغيت ندفع الفاتورة") == "darija"
+
+
+def test_arabic_presentation_forms_are_still_arabic() -> None:
+    assert detect_language("ﻛﻴﻒ ﻳﻤﻜﻨﻨﻲ ﺩﻓﻊ ﺍﻟﻔﺎﺗﻮﺭﺓ") == "ar"
+
+
+def test_mostly_arabic_text_with_a_latin_brand_is_arabic() -> None:
+    assert detect_language("كيف أشحن رصيد Orange عبر التطبيق؟") == "ar"
+
+
+def test_mostly_latin_text_with_an_arabic_word_is_not_arabic() -> None:
+    assert detect_language("Bonjour, je voudrais payer ma facture (الفاتورة) svp") == "fr"
+
+
+def test_arabizi_digits_inside_words_are_a_signal() -> None:
+    assert detect_language("m3a l9raya dial 7ta had lwe9t") == "arabizi"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "?!", "...", "12345", "😀👍"])
+def test_no_words_gives_the_fallback(text: str) -> None:
+    assert detect_language(text) == "fr"
+    assert detect_language(text, fallback="en") == "en"
+    assert detect_language(text, fallback="darija") == "darija"
+
+
+@pytest.mark.parametrize("text", ["Netflix", "OK", "xyz", "Samsung Galaxy"])
+def test_no_evidence_gives_the_fallback(text: str) -> None:
+    assert detect_language(text, fallback="en") == "en"
+    assert detect_language(text, fallback="arabizi") == "arabizi"
+
+
+def test_every_answer_is_one_of_the_five_languages() -> None:
+    for texts in EXAMPLES.values():
+        for text in texts:
+            assert detect_language(text) in LANGUAGES
