@@ -141,7 +141,12 @@ def arabizi_skeleton(word: str) -> str:
 
 
 class DarijaLexicon:
-    def __init__(self, rows: list[tuple[list[str], tuple[str, ...], tuple[str, ...]]]) -> None:
+    def __init__(
+        self,
+        rows: list[tuple[list[str], tuple[str, ...], tuple[str, ...]]],
+        exact_rows: list[tuple[list[str], tuple[str, ...], tuple[str, ...]]] | None = None,
+    ) -> None:
+        """``rows`` are Darija (matched by skeleton too); ``exact_rows`` only as written."""
         self._exact: dict[str, Gloss] = {}
         self._skeletons: dict[str, Gloss] = {}
         self._arabic: dict[str, Gloss] = {}
@@ -154,19 +159,15 @@ class DarijaLexicon:
                     self._arabic.setdefault(key, gloss)
                 elif " " not in key:
                     self._skeletons.setdefault(arabizi_skeleton(key), gloss)
+        # Darija wins a shared spelling: Arabizi "fine" is "where", not a penalty.
+        for forms, french, arabic in exact_rows or []:
+            for form in forms:
+                key = normalize_for_search(form)
+                self._exact.setdefault(key, Gloss(key, french, arabic))
 
     @classmethod
-    def from_tsv(cls, text: str) -> DarijaLexicon:
-        rows = []
-        for line in text.splitlines():
-            if not line.strip() or line.startswith("#"):
-                continue
-            parts = line.split("\t")
-            if len(parts) != 3:
-                raise ValueError(f"darija lexicon: expected 3 tab-separated fields: {line!r}")
-            forms = [f.strip() for f in parts[0].split("|") if f.strip()]
-            rows.append((forms, tuple(parts[1].split()), tuple(parts[2].split())))
-        return cls(rows)
+    def from_tsv(cls, text: str, exact_text: str = "") -> DarijaLexicon:
+        return cls(parse_lexicon(text), parse_lexicon(exact_text))
 
     def lookup(self, word: str, *, arabizi: bool = True) -> Gloss | None:
         """The gloss of one normalised word, trying clitic-stripped forms after the word itself.
@@ -209,7 +210,25 @@ class DarijaLexicon:
         return [self.lookup(w, arabizi=arabizi) for w in words(normalize_for_search(text))]
 
 
+def parse_lexicon(text: str) -> list[tuple[list[str], tuple[str, ...], tuple[str, ...]]]:
+    """Rows of ``forms<TAB>french<TAB>msa`` with ``|``-separated forms; # starts a comment."""
+    rows = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise ValueError(f"lexicon: expected 3 tab-separated fields: {line!r}")
+        forms = [f.strip() for f in parts[0].split("|") if f.strip()]
+        rows.append((forms, tuple(parts[1].split()), tuple(parts[2].split())))
+    return rows
+
+
 @lru_cache(maxsize=1)
 def default_lexicon() -> DarijaLexicon:
-    data = importlib.resources.files("knowledge_base") / "lexicon/darija.tsv"
-    return DarijaLexicon.from_tsv(data.read_text(encoding="utf-8"))
+    """Darija glosses, plus English customer-service words (exact forms only)."""
+    folder = importlib.resources.files("knowledge_base") / "lexicon"
+    return DarijaLexicon.from_tsv(
+        (folder / "darija.tsv").read_text(encoding="utf-8"),
+        (folder / "english.tsv").read_text(encoding="utf-8"),
+    )

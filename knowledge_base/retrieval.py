@@ -29,7 +29,7 @@ class FusionWeights:
     k: float = 5.0
     dense: float = 1.0
     """The query as written."""
-    gloss: float = 1.0
+    gloss: float = 0.7
     """The query re-said with French / MSA glosses of its Darija words."""
     bm25: float = 1.0
 
