@@ -8,7 +8,9 @@ Arabic documents.
 
 from __future__ import annotations
 
+import importlib.resources
 from dataclasses import dataclass
+from functools import lru_cache
 
 from knowledge_base.darija import DarijaLexicon, default_lexicon
 from knowledge_base.language import detect_language
@@ -99,6 +101,26 @@ class QueryAnalysis:
     french_gloss: str | None
     """The query re-said with French glosses for its Darija words; None without Darija."""
     arabic_gloss: str | None
+
+
+@lru_cache(maxsize=1)
+def synonym_terms() -> dict[str, tuple[str, ...]]:
+    """term -> the terms of every word customers use for the same thing."""
+    data = importlib.resources.files("knowledge_base") / "lexicon/synonyms.tsv"
+    groups: dict[str, set[str]] = {}
+    for line in data.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        group = {t for word in line.split("|") for t in terms(word)}
+        for term in group:
+            groups.setdefault(term, set()).update(group)
+    return {term: tuple(sorted(group - {term})) for term, group in groups.items()}
+
+
+def with_synonyms(query_terms: list[str]) -> list[str]:
+    synonyms = synonym_terms()
+    extra = [s for t in query_terms for s in synonyms.get(t, ()) if s not in query_terms]
+    return query_terms + list(dict.fromkeys(extra))
 
 
 def analyze_query(text: str, lexicon: DarijaLexicon | None = None) -> QueryAnalysis:

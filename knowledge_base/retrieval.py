@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from knowledge_base.analyzer import STOPWORDS, analyze_query, stem, terms
+from knowledge_base.analyzer import STOPWORDS, analyze_query, stem, terms, with_synonyms
 from knowledge_base.bm25 import BM25Index
 from knowledge_base.normalize import normalize_for_search, words
 from knowledge_base.phonetic import skeleton, skeleton_variants
@@ -197,6 +197,8 @@ class HybridRetriever:
             if combined
             else None
         )
+        own = terms(query)
+        query_terms += [t for t in with_synonyms(own)[len(own) :] if t not in query_terms]
         lexical = index.bm25.top(query_terms, self._candidates, allowed)
         lexical_done = time.perf_counter()
 
