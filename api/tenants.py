@@ -106,7 +106,7 @@ class TenantRegistry:
         )
         with self._sessions.begin() as session:
             session.add(row)
-        user = StaffUser(row.id, tenant, role, row.name)  # type: ignore[arg-type]
+        user = StaffUser(row.id, tenant, role, row.name)
         return IssuedToken(user, token)
 
     def revoke_users_named(self, tenant: str, name: str) -> int:

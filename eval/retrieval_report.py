@@ -30,8 +30,7 @@ def evaluate_samples(
         if not queries_file.is_file():
             continue
         tenant = load_sample_tenant(container, folder).name
-        retriever = container.retriever(tenant)
-        results[tenant] = run(lambda q, n: retriever.search(q, n), load_queries(queries_file), k)
+        results[tenant] = run(container.retriever(tenant).search, load_queries(queries_file), k)
     return results
 
 
@@ -54,10 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.misses:
         for o in everything:
             if o.rank is None or o.rank > 3:
+                want = o.query.expected[0]
                 got = " | ".join(f"{c.source}:{c.title}" for c in o.top[:3])
-                print(
-                    f"- [{o.query.language}] {o.query.query}\n    want {o.query.expected[0].title or o.query.expected[0].page}\n    got  {got}"
-                )
+                print(f"- [{o.query.language}] {o.query.query}")
+                print(f"    want {want.source}:{want.title or want.page}\n    got  {got}")
     return 0
 
 

@@ -18,7 +18,8 @@ LANGUAGES: tuple[Language, ...] = ("fr", "ar", "darija", "arabizi", "en")
 
 _DARIJA_MARKERS = frozenset(
     normalize_for_search(w)
-    for w in """ديال ديالي ديالك ديالو ديالنا واش كيفاش شحال بغيت بغا نبغي دابا علاش فين شنو اشنو ماشي
+    for w in """ديال ديالي ديالك ديالو ديالنا واش كيفاش شحال بغيت بغا نبغي دابا علاش فين
+    شنو اشنو ماشي
     بزاف هادشي هاد هادي كاين كاينة ماكاينش عندي واخا كنبغي كنقلب خاصني راه راني مزيان بلا شي
     تانخلص نخلص خلصت ماخدامش عافاك الله يخليك ليا عليا فوقاش امتا كولشي كلشي""".split()
 )
@@ -51,7 +52,7 @@ def detect_language(text: str, fallback: Language = "fr") -> Language:
         return "darija" if darija_hits >= 1 else "ar"
     french = sum(1 for t in tokens if t in _FRENCH)
     english = sum(1 for t in tokens if t in _ENGLISH)
-    arabizi = sum(1 for t in tokens if t in _ARABIZI_MARKERS or _ARABIZI_DIGITS.search(t))
+    arabizi: float = sum(1 for t in tokens if t in _ARABIZI_MARKERS or _ARABIZI_DIGITS.search(t))
     lexicon = default_lexicon()
     arabizi += sum(
         0.5

@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -76,13 +77,7 @@ def matches(metadata: Metadata, where: Where | None) -> bool:
         value = metadata.get(key)
         if isinstance(condition, dict):
             for op, operand in condition.items():
-                ok = {
-                    "$eq": lambda v, o: v == o,
-                    "$ne": lambda v, o: v != o,
-                    "$in": lambda v, o: v in o,
-                    "$nin": lambda v, o: v not in o,
-                }[op](value, operand)
-                if not ok:
+                if not _compare(op, value, operand):
                     return False
         elif value != condition:
             return False
@@ -96,6 +91,18 @@ def _opt(metadata: Metadata, key: str) -> str | None:
 
 def indexed_text(chunk: StoredChunk) -> str:
     return search_text(_opt(chunk.metadata, "title"), _opt(chunk.metadata, "section"), chunk.text)
+
+
+def _compare(op: str, value: object, operand: Any) -> bool:
+    if op == "$eq":
+        return bool(value == operand)
+    if op == "$ne":
+        return bool(value != operand)
+    if op == "$in":
+        return value in operand
+    if op == "$nin":
+        return value not in operand
+    raise ValueError(f"unsupported metadata filter operator {op}")
 
 
 class _LexicalIndex:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,21 @@ def open_chroma_client(path: Path | None, url: str | None = None) -> ClientAPI:
         raise StoreError(f"cannot open the vector store: {exc}") from exc
 
 
+PAGE_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class _Page:
+    ids: list[str]
+    documents: list[str]
+    metadatas: list[Metadata]
+
+
+def _metadata(raw: Mapping[str, object] | None) -> Metadata:
+    """Chroma's metadata, keeping the scalar values Rafiq writes."""
+    return {k: v for k, v in (raw or {}).items() if isinstance(v, str | int | float | bool)}
+
+
 def collection_name(tenant: str, embedder: Embedder) -> str:
     return "rafiq-" + re.sub(r"[^a-zA-Z0-9.-]+", "_", f"{tenant}--{embedder.name}")[:200]
 
@@ -103,15 +119,44 @@ class TenantStore:
 
     def count(self) -> int:
         """Chunks, not counting the alias records that point at them."""
-        return len(self._collection.get(where={"record": "chunk"}, include=[])["ids"])
+        return sum(len(page.ids) for page in self._pages(where={"record": "chunk"}))
 
     def document_hashes(self) -> dict[str, str]:
         """source -> hash of the file content that produced its chunks."""
-        result = self._collection.get(include=["metadatas"])  # type: ignore[list-item]
         hashes: dict[str, str] = {}
-        for meta in result["metadatas"] or []:
-            hashes[str(meta["source"])] = str(meta.get("doc_hash", ""))
+        for page in self._pages(where={"record": "chunk"}, metadatas=True):
+            for meta in page.metadatas:
+                hashes[str(meta["source"])] = str(meta.get("doc_hash", ""))
         return hashes
+
+    def _pages(
+        self, where: Where | None = None, *, documents: bool = False, metadatas: bool = False
+    ) -> Iterator[_Page]:
+        """All matching records, a page at a time: one large ``get`` exceeds SQLite's limits."""
+        include = [
+            name for name, wanted in (("documents", documents), ("metadatas", metadatas)) if wanted
+        ]
+        offset = 0
+        while True:
+            result = self._collection.get(
+                where=where or None,
+                include=include,  # type: ignore[arg-type]
+                limit=PAGE_SIZE,
+                offset=offset,
+            )
+            ids = result["ids"]
+            if not ids:
+                return
+            yield _Page(
+                ids,
+                [d or "" for d in result["documents"]] if documents and result["documents"] else [],
+                [_metadata(m) for m in result["metadatas"]]
+                if metadatas and result["metadatas"]
+                else [],
+            )
+            if len(ids) < PAGE_SIZE:
+                return
+            offset += PAGE_SIZE
 
     def replace_document(self, source: str, chunks: list[StoredChunk], embeddings: Vectors) -> int:
         """Swap a document's records for new ones; returns how many old chunks went."""
@@ -122,7 +167,7 @@ class TenantStore:
             self._collection.add(
                 ids=[c.chunk_id for c in part],
                 documents=[c.text for c in part],
-                metadatas=[c.metadata for c in part],  # type: ignore[misc]
+                metadatas=[c.metadata for c in part],
                 embeddings=embeddings[start : start + batch],
             )
         self._bump_version()
@@ -136,19 +181,17 @@ class TenantStore:
 
     def _delete_source(self, source: str) -> int:
         """Deletes every record of ``source``; returns how many were chunks (not aliases)."""
-        old = self._collection.get(where={"source": source}, include=["metadatas"])  # type: ignore[list-item]
-        if not old["ids"]:
-            return 0
-        self._collection.delete(ids=old["ids"])
-        return sum(1 for meta in old["metadatas"] or [] if meta.get("record") == "chunk")
+        pages = list(self._pages(where={"source": source}, metadatas=True))
+        for page in pages:
+            self._collection.delete(ids=page.ids)
+        return sum(1 for p in pages for meta in p.metadatas if meta.get("record") == "chunk")
 
     def all_chunks(self) -> list[StoredChunk]:
-        result = self._collection.get(include=["documents", "metadatas"])  # type: ignore[list-item]
+        """Every record, chunks and aliases."""
         return [
-            StoredChunk(chunk_id, text or "", dict(meta or {}))
-            for chunk_id, text, meta in zip(
-                result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
-            )
+            StoredChunk(chunk_id, text, meta)
+            for page in self._pages(documents=True, metadatas=True)
+            for chunk_id, text, meta in zip(page.ids, page.documents, page.metadatas, strict=True)
         ]
 
     def query(
@@ -161,7 +204,7 @@ class TenantStore:
             query_embeddings=vectors,
             n_results=n_results,
             where=where or None,
-            include=["documents", "metadatas", "distances"],  # type: ignore[list-item]
+            include=["documents", "metadatas", "distances"],
         )
         lists: list[list[tuple[StoredChunk, float]]] = []
         for ids, docs, metas, dists in zip(
@@ -173,7 +216,7 @@ class TenantStore:
         ):
             lists.append(
                 [
-                    (StoredChunk(i, d or "", dict(m or {})), 1.0 - float(dist))
+                    (StoredChunk(i, d or "", _metadata(m)), 1.0 - float(dist))
                     for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
                 ]
             )

@@ -22,11 +22,19 @@ class Settings(BaseSettings):
         env_prefix="RAFIQ_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
-    env: Literal["dev", "production"] = Field("dev", description="`production` refuses defaults.")
-    data_dir: Path = Field(Path("var"), description="Where the database, vectors and caches live.")
-    database_url: str | None = Field(None, description="SQLAlchemy URL; SQLite in the data dir.")
-    chroma_url: str | None = Field(None, description="Chroma server URL; embedded when unset.")
-    secret_key: SecretStr = Field(SecretStr(DEV_SECRET_KEY), description="Signs tokens.")
+    env: Literal["dev", "production"] = Field(
+        default="dev", description="`production` refuses defaults."
+    )
+    data_dir: Path = Field(
+        default=Path("var"), description="Where the database, vectors and caches live."
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; SQLite in the data dir."
+    )
+    chroma_url: str | None = Field(
+        default=None, description="Chroma server URL; embedded when unset."
+    )
+    secret_key: SecretStr = Field(default=SecretStr(DEV_SECRET_KEY), description="Signs tokens.")
 
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
@@ -38,14 +46,14 @@ class Settings(BaseSettings):
     )
     embeddings_base_url: str | None = None
     embeddings_api_key: SecretStr | None = None
-    embedding_batch_size: int = Field(64, ge=1, le=2048)
+    embedding_batch_size: int = Field(default=64, ge=1, le=2048)
 
-    chunk_tokens: int = Field(300, ge=32, le=4000)
-    chunk_overlap_tokens: int = Field(40, ge=0, le=1000)
-    max_file_bytes: int = Field(20_000_000, ge=1)
+    chunk_tokens: int = Field(default=300, ge=32, le=4000)
+    chunk_overlap_tokens: int = Field(default=40, ge=0, le=1000)
+    max_file_bytes: int = Field(default=20_000_000, ge=1)
 
     host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
+    port: int = Field(default=8000, ge=1, le=65535)
     samples_dir: Path = Path("samples")
 
     @model_validator(mode="after")

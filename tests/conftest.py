@@ -18,7 +18,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
 
 
-class NetworkBlocked(OSError):
+class NetworkBlockedError(OSError):
     """A test tried to reach a host that is not this machine."""
 
 
@@ -40,19 +40,19 @@ _real_connect_ex = socket.socket.connect_ex
 
 def _guarded_connect(self: socket.socket, address: Any) -> None:
     if self.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address):
-        raise NetworkBlocked(f"tests may not connect to {address!r}: only loopback is allowed")
+        raise NetworkBlockedError(f"tests may not connect to {address!r}: only loopback is allowed")
     _real_connect(self, address)
 
 
 def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
     if self.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address):
-        raise NetworkBlocked(f"tests may not connect to {address!r}: only loopback is allowed")
+        raise NetworkBlockedError(f"tests may not connect to {address!r}: only loopback is allowed")
     return _real_connect_ex(self, address)
 
 
 # Installed at import so that even session fixtures and collection run offline.
-socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
-socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign,assignment]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign,assignment]
 
 
 @pytest.fixture

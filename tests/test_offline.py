@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from tests.conftest import NetworkBlocked, is_loopback
+from tests.conftest import NetworkBlockedError, is_loopback
 
 
 @pytest.mark.parametrize(
@@ -27,6 +27,9 @@ def test_only_loopback_addresses_are_allowed(address: tuple[object, ...], allowe
 
 
 def test_connecting_outside_is_refused_before_any_packet_leaves() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock, pytest.raises(NetworkBlocked):
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock,
+        pytest.raises(NetworkBlockedError),
+    ):
         # TEST-NET-3: reserved for documentation, never routed, refused by the guard first.
         sock.connect(("203.0.113.7", 443))

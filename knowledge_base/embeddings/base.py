@@ -32,7 +32,8 @@ def l2_normalize(vectors: npt.NDArray[np.floating]) -> Vectors:
     array = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(array, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return array / norms
+    normalized: Vectors = (array / norms).astype(np.float32)
+    return normalized
 
 
 def batched(texts: list[str], size: int) -> list[list[str]]:

@@ -102,7 +102,7 @@ def test_short_latin_words_are_not_stemmed() -> None:
     [
         "Quel est le délai de remboursement ?",
         "Je n'arrive pas à payer",
-        "How long does a refund take?",
+        "Who won the match yesterday?",
         "متى يتم استرداد المبلغ؟",
     ],
 )
@@ -164,3 +164,10 @@ def test_query_terms_are_not_repeated_by_their_gloss() -> None:
     assert analysis.terms.count("internet") == 1
     assert "problem" in analysis.terms
     assert "مشكل" in analysis.terms
+
+
+def test_english_query_is_glossed_into_french_for_french_documents() -> None:
+    analysis = analyze_query("How long does a refund take?")
+    assert analysis.french_gloss is not None
+    assert "remboursement" in analysis.french_gloss.split()
+    assert "rembours" in analysis.terms

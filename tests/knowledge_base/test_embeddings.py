@@ -272,7 +272,8 @@ def test_reopened_chroma_collection_queries_with_rafiq_embeddings(
 
     client = chromadb.PersistentClient(path=str(tmp_path / "chroma"))
     collection = client.create_collection(
-        "faq-test", embedding_function=ChromaEmbeddingFunction(use)
+        "faq-test",
+        embedding_function=ChromaEmbeddingFunction(use),  # type: ignore[arg-type]
     )
     collection.add(ids=["pay", "cat"], documents=[FRENCH[0], UNRELATED])
     del collection, client
@@ -289,7 +290,8 @@ def test_reopened_chroma_collection_queries_with_rafiq_embeddings(
 
 def expected_vectors(texts: list[str]) -> np.ndarray:
     raw = np.asarray([stub_vector(t, STUB_DIMENSION) for t in texts], dtype=np.float64)
-    return raw / np.linalg.norm(raw, axis=1, keepdims=True)
+    normalized: np.ndarray = raw / np.linalg.norm(raw, axis=1, keepdims=True)
+    return normalized
 
 
 def test_openai_embedder_returns_unit_vectors_in_input_order(stub_url: str) -> None:

@@ -176,3 +176,24 @@ def test_another_process_ingest_invalidates_the_lexical_index(
 
     assert hits[0].title == "Quand ma facture est-elle émise ?"
     assert hits[0].bm25_score > 0
+
+
+def test_large_collections_are_read_page_by_page(
+    store: TenantStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A single get() of every record exceeds SQLite's variable limit at ~40k vectors.
+    monkeypatch.setattr("knowledge_base.store.PAGE_SIZE", 7)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    entries = "\n".join(f"## Question numéro {i} ?\nRéponse numéro {i}.\n" for i in range(25))
+    (folder / "faq.md").write_text(entries, encoding="utf-8")
+
+    ingest(store, [folder], OPTIONS)
+
+    assert store.count() == 25
+    assert len([c for c in store.all_chunks() if not c.alias_of]) == 25
+    assert store.document_hashes().keys() == {"faq.md"}
+    (folder / "faq.md").unlink()
+    pruned = ingest(store, [folder], IngestOptions(prune=True))
+    assert (pruned.files_removed, pruned.chunks_removed) == (1, 25)
+    assert store.collection.count() == 0

@@ -17,7 +17,7 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-FLOORS_AT_3 = {"overall": 0.0, "darija": 0.0, "arabizi": 0.0}
+FLOORS_AT_3 = {"overall": 0.83, "darija": 0.79, "arabizi": 0.80}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_answers_are_found_whatever_the_language_of_the_document(
     assert found / len(crosslingual) >= FLOORS_AT_3["overall"] - 0.05
 
 
-def test_missing_queries_file_is_not_silently_ignored(tmp_path: Path) -> None:
+def test_a_sample_tenant_without_a_query_set_is_left_out(tmp_path: Path) -> None:
     (tmp_path / "t1").mkdir()
     (tmp_path / "t1" / "tenant.yaml").write_text("name: t1\n", encoding="utf-8")
     (tmp_path / "t1" / "kb").mkdir()
