@@ -20,7 +20,7 @@ from knowledge_base.documents import LoadedDocument, LoaderError
 from knowledge_base.language import detect_language
 from knowledge_base.loaders import SUPPORTED_SUFFIXES, load_document
 from knowledge_base.retrieval import indexed_text
-from knowledge_base.store import Metadata, StoredChunk, TenantStore
+from knowledge_base.store import ALIAS_SEPARATOR, Metadata, StoredChunk, TenantStore
 
 # Bump when loaders or chunking change what a file produces, so re-ingest rebuilds.
 PIPELINE_VERSION = "3"
@@ -144,7 +144,9 @@ def _aliases(chunk_id: str, piece: ChunkPiece, metadata: Metadata) -> list[Store
     if len(sentences) > 1:
         texts.extend(s for s in sentences if len(s) >= 20)
     alias = {**metadata, "record": "alias", "alias_of": chunk_id}
-    return [StoredChunk(f"{chunk_id}~{i}", text, alias) for i, text in enumerate(texts)]
+    return [
+        StoredChunk(f"{chunk_id}{ALIAS_SEPARATOR}{i}", text, alias) for i, text in enumerate(texts)
+    ]
 
 
 def ingest(

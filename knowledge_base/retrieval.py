@@ -20,7 +20,7 @@ from knowledge_base.analyzer import STOPWORDS, analyze_query, stem, terms, with_
 from knowledge_base.bm25 import BM25Index
 from knowledge_base.normalize import normalize_for_search, words
 from knowledge_base.phonetic import skeleton, skeleton_variants
-from knowledge_base.store import Metadata, StoredChunk, TenantStore, Where
+from knowledge_base.store import ALIAS_SEPARATOR, Metadata, StoredChunk, TenantStore, Where
 
 
 @dataclass(frozen=True)
@@ -143,8 +143,9 @@ class _LexicalIndex:
                     break
         return found
 
-    def resolve(self, record: StoredChunk) -> StoredChunk:
-        return self.by_id.get(record.alias_of or record.chunk_id, record)
+    def resolve(self, record_id: str) -> StoredChunk | None:
+        """The chunk a record stands for: itself, or the parent of an alias (``id~n``)."""
+        return self.by_id.get(record_id.split(ALIAS_SEPARATOR, 1)[0])
 
 
 class HybridRetriever:
@@ -196,7 +197,7 @@ class HybridRetriever:
         variants = [query] + [g for g in (french_gloss, analysis.arabic_gloss) if g]
         vectors = self.store.embedder.embed_queries(variants)
         embedded = time.perf_counter()
-        dense_lists = self.store.query(vectors, self._candidates, combined)
+        dense_lists = self.store.nearest(vectors, self._candidates, combined)
         dense_done = time.perf_counter()
 
         allowed = (
@@ -217,8 +218,10 @@ class HybridRetriever:
         for position, ranking in enumerate(dense_lists):
             weight = fusion.dense if position == 0 else fusion.gloss
             seen: set[str] = set()
-            for record, cosine in ranking:
-                chunk = index.resolve(record)
+            for record_id, cosine in ranking:
+                chunk = index.resolve(record_id)
+                if chunk is None:
+                    continue  # written by another process after our index was built
                 cid = chunk.chunk_id
                 similarity[cid] = max(similarity.get(cid, -1.0), cosine)
                 if cid in seen:

@@ -8,6 +8,7 @@ that changes on every write, so other processes know when their BM25 index is st
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -69,6 +70,9 @@ def open_chroma_client(path: Path | None, url: str | None = None) -> ClientAPI:
 
 
 PAGE_SIZE = 5000
+ALIAS_SEPARATOR = "~"
+"""Alias record ids are ``<chunk id>~<n>``."""
+VERSION_TTL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,8 @@ class TenantStore:
         self._client = client
         self.name = collection_name(tenant, embedder)
         self._function = ChromaEmbeddingFunction(embedder)
+        self._version: str | None = None
+        self._version_read_at = 0.0
         self._collection = self._client.get_or_create_collection(
             self.name,
             embedding_function=self._function,  # type: ignore[arg-type]
@@ -108,14 +114,24 @@ class TenantStore:
         return self._collection
 
     def version(self) -> str:
-        """Changes whenever any process writes to this tenant's chunks."""
-        current = self._client.get_collection(self.name, embedding_function=self._function)  # type: ignore[arg-type]
-        return str((current.metadata or {}).get("version", ""))
+        """Changes whenever any process writes to this tenant's chunks.
+
+        Another process's write is seen within ``VERSION_TTL_S``; this process's own
+        writes at once.
+        """
+        now = time.monotonic()
+        if self._version is None or now - self._version_read_at > VERSION_TTL_S:
+            current = self._client.get_collection(self.name, embedding_function=self._function)  # type: ignore[arg-type]
+            self._version = str((current.metadata or {}).get("version", ""))
+            self._version_read_at = now
+        return self._version
 
     def _bump_version(self) -> None:
         metadata = dict(self._collection.metadata or {})
         metadata["version"] = uuid.uuid4().hex
         self._collection.modify(metadata=metadata)
+        self._version = str(metadata["version"])
+        self._version_read_at = time.monotonic()
 
     def count(self) -> int:
         """Chunks, not counting the alias records that point at them."""
@@ -194,33 +210,27 @@ class TenantStore:
             for chunk_id, text, meta in zip(page.ids, page.documents, page.metadatas, strict=True)
         ]
 
-    def query(
+    def nearest(
         self, vectors: Vectors, n_results: int, where: Where | None = None
-    ) -> list[list[tuple[StoredChunk, float]]]:
-        """Nearest chunks for each query vector, with cosine similarity."""
-        if self._collection.count() == 0:
-            return [[] for _ in range(len(vectors))]
-        result = self._collection.query(
-            query_embeddings=vectors,
-            n_results=n_results,
-            where=where or None,
-            include=["documents", "metadatas", "distances"],
-        )
-        lists: list[list[tuple[StoredChunk, float]]] = []
-        for ids, docs, metas, dists in zip(
-            result["ids"],
-            result["documents"] or [],
-            result["metadatas"] or [],
-            result["distances"] or [],
-            strict=True,
-        ):
-            lists.append(
-                [
-                    (StoredChunk(i, d or "", _metadata(m)), 1.0 - float(dist))
-                    for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
-                ]
+    ) -> list[list[tuple[str, float]]]:
+        """Record ids nearest to each query vector, with cosine similarity.
+
+        Only ids and distances cross from Chroma: the retriever already holds every
+        chunk's text and metadata, and shipping them again is most of a query's cost.
+        """
+        try:
+            result = self._collection.query(
+                query_embeddings=vectors,
+                n_results=n_results,
+                where=where or None,
+                include=["distances"],
             )
-        return lists
+        except Exception as exc:
+            raise StoreError(f"vector search failed: {exc}") from exc
+        return [
+            [(record_id, 1.0 - float(d)) for record_id, d in zip(ids, dists, strict=True)]
+            for ids, dists in zip(result["ids"], result["distances"] or [], strict=True)
+        ]
 
     def delete_all(self) -> None:
         self._client.delete_collection(self.name)

@@ -165,8 +165,10 @@ def test_tenants_never_see_each_others_chunks(tmp_path: Path, embedder: Embedder
 
 
 def test_another_process_ingest_invalidates_the_lexical_index(
-    tmp_path: Path, embedder: Embedder, kb: Path
+    tmp_path: Path, embedder: Embedder, kb: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Other writers are noticed once the cached version expires (VERSION_TTL_S).
+    monkeypatch.setattr("knowledge_base.store.VERSION_TTL_S", 0.0)
     reader = HybridRetriever(TenantStore(open_chroma_client(tmp_path / "c"), "acme", embedder))
     assert reader.search("facture", 3) == []
     writer = TenantStore(open_chroma_client(tmp_path / "c"), "acme", embedder)
