@@ -34,7 +34,7 @@ bench: venv  ## benchmarks, results in bench/results/
 	$(PY) -m bench.retrieval
 
 eval-retrieval: venv  ## recall tables of the sample retrieval sets
-	$(PY) -m eval.retrieval_report
+	$(PY) -m eval.retrieval_report $(ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
