@@ -17,16 +17,24 @@ from rafiq.demo import load_sample_tenant, sample_tenant_dirs
 from rafiq.settings import Settings
 from rafiq.wiring import Container
 
+QUERY_SETS = {"dev": "retrieval_eval.jsonl", "holdout": "retrieval_holdout.jsonl"}
+
 
 def evaluate_samples(
-    samples_dir: Path, data_dir: Path, embeddings: str = "use-multilingual", k: int = 5
+    samples_dir: Path,
+    data_dir: Path,
+    embeddings: str = "use-multilingual",
+    k: int = 5,
+    query_set: str = "dev",
 ) -> dict[str, list[QueryOutcome]]:
+    """Recall of each sample tenant on its ``dev`` set (used to build the lexicons) or its
+    ``holdout`` set (written separately and never used for tuning)."""
     container = Container(
         Settings(data_dir=data_dir, embeddings=embeddings, samples_dir=samples_dir)
     )
     results: dict[str, list[QueryOutcome]] = {}
     for folder in sample_tenant_dirs(samples_dir):
-        queries_file = folder / "retrieval_eval.jsonl"
+        queries_file = folder / QUERY_SETS[query_set]
         if not queries_file.is_file():
             continue
         tenant = load_sample_tenant(container, folder).name
@@ -38,18 +46,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=Path, default=Path("samples"))
     parser.add_argument("--embeddings", default="use-multilingual")
+    parser.add_argument("--set", dest="query_set", choices=sorted(QUERY_SETS), default="dev")
     parser.add_argument("--misses", action="store_true", help="List the queries not found at 3.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="rafiq-recall-") as tmp:
-        results = evaluate_samples(args.samples, Path(tmp), args.embeddings)
+        results = evaluate_samples(
+            args.samples, Path(tmp), args.embeddings, query_set=args.query_set
+        )
     everything = [o for outcomes in results.values() for o in outcomes]
     tables = {t: recall_table(o) for t, o in results.items()} | {"all": recall_table(everything)}
     if args.json:
         print(json.dumps({t: [r.__dict__ for r in rows] for t, rows in tables.items()}, indent=2))
         return 0
     for tenant, rows in tables.items():
-        print(format_table(rows, f"\n{tenant} ({args.embeddings})"))
+        print(format_table(rows, f"\n{tenant} ({args.embeddings}, {args.query_set} set)"))
     if args.misses:
         for o in everything:
             if o.rank is None or o.rank > 3:
