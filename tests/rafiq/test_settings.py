@@ -47,3 +47,9 @@ def test_overlap_must_be_smaller_than_chunks(
     monkeypatch.setenv("RAFIQ_CHUNK_OVERLAP_TOKENS", "100")
     with pytest.raises(ValueError, match="OVERLAP"):
         Settings()
+
+
+def test_a_dotenv_file_in_the_working_directory_is_read(rafiq_env: Path) -> None:
+    Path(".env").write_text("RAFIQ_CHUNK_TOKENS=123\nRAFIQ_EMBEDDINGS=e5-small\n", encoding="utf-8")
+    settings = Settings()
+    assert (settings.chunk_tokens, settings.embeddings) == (123, "e5-small")
