@@ -148,7 +148,25 @@ class _LexicalIndex:
         return self.by_id.get(record_id.split(ALIAS_SEPARATOR, 1)[0])
 
 
+@dataclass(frozen=True)
+class QueryPlan:
+    """How one query is searched: the texts embedded and the BM25 terms."""
+
+    variants: list[str]
+    """The query as written, then its French and MSA re-phrasings when it has any."""
+    terms: list[str]
+
+
+def _combine(language: str | None, where: Where | None) -> Where | None:
+    conditions = [c for c in ({"language": language} if language else None, where) if c]
+    if not conditions:
+        return None
+    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+
 class HybridRetriever:
+    """Safe to share between threads: searches keep no per-query state on the instance."""
+
     def __init__(
         self, store: TenantStore, candidates: int = 30, fusion: FusionWeights | None = None
     ) -> None:
@@ -158,7 +176,6 @@ class HybridRetriever:
         self._index: _LexicalIndex | None = None
         self._index_version: str | None = None
         self._lock = threading.Lock()
-        self.last_timings: SearchTimings | None = None
 
     def _lexical_index(self) -> _LexicalIndex:
         version = self.store.version()
@@ -176,45 +193,67 @@ class HybridRetriever:
         language: str | None = None,
         where: Where | None = None,
     ) -> list[RetrievedChunk]:
+        return self.search_with_timings(query, k, language=language, where=where)[0]
+
+    def search_with_timings(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        language: str | None = None,
+        where: Where | None = None,
+    ) -> tuple[list[RetrievedChunk], SearchTimings]:
         started = time.perf_counter()
-        conditions = [c for c in ({"language": language} if language else None, where) if c]
-        combined: Where | None = (
-            None
-            if not conditions
-            else conditions[0]
-            if len(conditions) == 1
-            else {"$and": conditions}
-        )
-        analysis = analyze_query(query)
         index = self._lexical_index()
-        resolved = index.known_words(query)
-        query_terms = analysis.terms + [
-            t for t in terms(" ".join(resolved)) if t not in analysis.terms
-        ]
-        french_gloss = " ".join(
-            filter(None, [analysis.french_gloss or (query if resolved else None), *resolved])
-        )
-        variants = [query] + [g for g in (french_gloss, analysis.arabic_gloss) if g]
-        vectors = self.store.embedder.embed_queries(variants)
+        plan = self._plan(query, index)
+        combined = _combine(language, where)
+        vectors = self.store.embedder.embed_queries(plan.variants)
         embedded = time.perf_counter()
         dense_lists = self.store.nearest(vectors, self._candidates, combined)
         dense_done = time.perf_counter()
-
         allowed = (
             np.fromiter((matches(c.metadata, combined) for c in index.chunks), dtype=bool)
             if combined
             else None
         )
-        own = terms(query)
-        query_terms += [t for t in with_synonyms(own)[len(own) :] if t not in query_terms]
-        lexical = index.bm25.top(query_terms, self._candidates, allowed)
+        lexical = index.bm25.top(plan.terms, self._candidates, allowed)
         lexical_done = time.perf_counter()
+        results = self._fuse(index, dense_lists, lexical, k)
+        timings = SearchTimings(
+            embed_ms=(embedded - started) * 1000,
+            dense_ms=(dense_done - embedded) * 1000,
+            bm25_ms=(lexical_done - dense_done) * 1000,
+            total_ms=(time.perf_counter() - started) * 1000,
+        )
+        return results, timings
 
+    @staticmethod
+    def _plan(query: str, index: _LexicalIndex) -> QueryPlan:
+        analysis = analyze_query(query)
+        resolved = index.known_words(query)
+        french_gloss = " ".join(
+            filter(None, [analysis.french_gloss or (query if resolved else None), *resolved])
+        )
+        own = terms(query)
+        extra = terms(" ".join(resolved)) + with_synonyms(own)[len(own) :]
+        return QueryPlan(
+            variants=[query] + [g for g in (french_gloss, analysis.arabic_gloss) if g],
+            terms=list(dict.fromkeys(analysis.terms + extra)),
+        )
+
+    def _fuse(
+        self,
+        index: _LexicalIndex,
+        dense_lists: list[list[tuple[str, float]]],
+        lexical: list[tuple[int, float]],
+        k: int,
+    ) -> list[RetrievedChunk]:
+        """Reciprocal-rank fusion of the dense rankings (one per variant) and BM25."""
+        fusion = self.fusion
         fused: dict[str, float] = {}
         chunks: dict[str, StoredChunk] = {}
         similarity: dict[str, float] = {}
         bm25: dict[str, float] = {}
-        fusion = self.fusion
         for position, ranking in enumerate(dense_lists):
             weight = fusion.dense if position == 0 else fusion.gloss
             seen: set[str] = set()
@@ -225,25 +264,17 @@ class HybridRetriever:
                 cid = chunk.chunk_id
                 similarity[cid] = max(similarity.get(cid, -1.0), cosine)
                 if cid in seen:
-                    continue  # a chunk and its question alias count once per ranking
+                    continue  # a chunk and its alias vectors count once per ranking
                 fused[cid] = fused.get(cid, 0.0) + weight / (fusion.k + len(seen) + 1)
                 seen.add(cid)
                 chunks[cid] = chunk
         for rank, (position, score) in enumerate(lexical):
             chunk = index.chunks[position]
-            fused[chunk.chunk_id] = fused.get(chunk.chunk_id, 0.0) + fusion.bm25 / (
-                fusion.k + rank + 1
-            )
-            chunks.setdefault(chunk.chunk_id, chunk)
-            bm25[chunk.chunk_id] = score
-
+            cid = chunk.chunk_id
+            fused[cid] = fused.get(cid, 0.0) + fusion.bm25 / (fusion.k + rank + 1)
+            chunks.setdefault(cid, chunk)
+            bm25[cid] = score
         best = sorted(fused, key=lambda cid: fused[cid], reverse=True)[:k]
-        self.last_timings = SearchTimings(
-            embed_ms=(embedded - started) * 1000,
-            dense_ms=(dense_done - embedded) * 1000,
-            bm25_ms=(lexical_done - dense_done) * 1000,
-            total_ms=(time.perf_counter() - started) * 1000,
-        )
         return [self._result(chunks[cid], fused[cid], similarity, bm25) for cid in best]
 
     @staticmethod
