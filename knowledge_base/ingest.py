@@ -153,8 +153,9 @@ def ingest(
     store: TenantStore,
     paths: list[Path],
     options: IngestOptions,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> IngestReport:
+    """Ingest ``paths``; ``progress(done, total, source)`` is called before each file."""
     started = time.perf_counter()
     report = IngestReport()
     files, problems = discover(paths)
@@ -162,9 +163,9 @@ def ingest(
     report.files_seen = len(files) + len(problems)
     existing = store.document_hashes()
 
-    for file in files:
+    for done, file in enumerate(files):
         if progress is not None:
-            progress(file.source)
+            progress(done, len(files), file.source)
         try:
             size = file.path.stat().st_size
             if size == 0:

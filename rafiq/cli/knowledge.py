@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.schemas import SearchHit
-from knowledge_base.ingest import IngestReport, discover, ingest
+from knowledge_base.ingest import IngestReport, ingest
 from rafiq.cli.output import JsonOption, TenantOption, container, print_json
 
 kb_app = typer.Typer(help="Search and inspect a tenant's knowledge base.", no_args_is_help=True)
@@ -75,7 +75,6 @@ def ingest_command(
     c = container()
     c.tenants.get(tenant)
     store = c.store(tenant)
-    files, _ = discover(paths)
     show_progress = not as_json and _err.is_terminal
     with Progress(
         TextColumn("[bold]ingest[/]"),
@@ -87,10 +86,10 @@ def ingest_command(
         disable=not show_progress,
         transient=True,
     ) as bar:
-        task = bar.add_task("", total=len(files))
+        task = bar.add_task("", total=None)
 
-        def advance(source: str) -> None:
-            bar.update(task, advance=1, description=source)
+        def advance(done: int, total: int, source: str) -> None:
+            bar.update(task, completed=done, total=total, description=source)
 
         report = ingest(store, paths, c.ingest_options(prune), progress=advance)
     summary = _summary(tenant, report, store.count())
