@@ -18,7 +18,7 @@ from pathlib import Path
 from knowledge_base.chunking import ChunkPiece, chunk_section, sentences_of
 from knowledge_base.documents import LoadedDocument, LoaderError
 from knowledge_base.language import detect_language
-from knowledge_base.loaders import SUPPORTED_SUFFIXES, load_document
+from knowledge_base.loaders import SUPPORTED_SUFFIXES, parse_document
 from knowledge_base.retrieval import indexed_text
 from knowledge_base.store import ALIAS_SEPARATOR, Metadata, StoredChunk, TenantStore
 
@@ -184,7 +184,7 @@ def ingest(
             report.files_unchanged += 1
             continue
         try:
-            document = load_document(file.path, file.source)
+            document = parse_document(data, file.path.suffix, file.source)
             records = _chunk_records(store.tenant, document, doc_hash, options)
             if not records:
                 raise LoaderError("no text found")

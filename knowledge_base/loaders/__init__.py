@@ -18,7 +18,7 @@ from knowledge_base.loaders.markdown import load_markdown
 from knowledge_base.loaders.pdf import load_pdf
 from knowledge_base.loaders.text import load_text
 
-__all__ = ["SUPPORTED_SUFFIXES", "load_document"]
+__all__ = ["SUPPORTED_SUFFIXES", "load_document", "parse_document"]
 
 _Loader = Callable[[bytes, str], LoadedDocument]
 
@@ -40,14 +40,19 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_LOADERS)
 
 def load_document(path: Path, source: str) -> LoadedDocument:
     """Load ``path``; ``source`` is the name recorded for it (see LoadedDocument)."""
-    suffix = path.suffix.lower()
-    loader = _LOADERS.get(suffix)
-    if loader is None:
-        raise LoaderError(f"unsupported file type {suffix or '(no extension)'}")
     try:
         data = path.read_bytes()
     except OSError as error:
         raise LoaderError(f"cannot read file ({error.strerror or error})") from error
+    return parse_document(data, path.suffix, source)
+
+
+def parse_document(data: bytes, suffix: str, source: str) -> LoadedDocument:
+    """Parse the bytes of a file whose name ends with ``suffix`` (e.g. ".pdf")."""
+    suffix = suffix.lower()
+    loader = _LOADERS.get(suffix)
+    if loader is None:
+        raise LoaderError(f"unsupported file type {suffix or '(no extension)'}")
     if not data.strip():
         raise LoaderError("empty file")
     return loader(data, source)
