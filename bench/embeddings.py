@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.report import percentiles, write_results
 from eval.retrieval import QueryOutcome, Search, load_queries, recall_table, run
 from eval.retrieval_report import QUERY_SETS
 from knowledge_base.retrieval import RetrievedChunk
@@ -54,12 +53,10 @@ def measure(model: str, samples: Path) -> dict[str, object]:
         name: {row.group: round(row.recall_at_3, 3) for row in recall_table(found)}
         for name, found in outcomes.items()
     }
-    ordered = sorted(latencies)
     return {
         "recall_at_3": recall,
         "ingest_seconds": round(ingest_s, 1),
-        "search_p50_ms": round(statistics.median(ordered), 2),
-        "search_p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
+        "search": percentiles(latencies),
     }
 
 
@@ -74,15 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"measuring {model}…", file=sys.stderr)
         results[model] = measure(model, args.samples)
         print(json.dumps(results[model]), file=sys.stderr)
-    payload = {
-        "benchmark": "embeddings",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "note": "dev sets were used to build the lexicons; holdout sets never were",
-        "results": results,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}", file=sys.stderr)
+    write_results(
+        args.out,
+        "embeddings",
+        results,
+        note="dev sets were used to build the lexicons; holdout sets never were",
+    )
     return 0
 
 

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import random
-import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.report import percentiles, write_results
 from eval.retrieval import load_queries
 from knowledge_base.chunking import sentences_of
 from knowledge_base.ingest import IngestOptions, ingest
@@ -49,15 +47,6 @@ def _write_corpus(folder: Path, chunks: int, rng: random.Random) -> None:
             question = rng.choice(sentences).rstrip(".") + f" (réf. {file_number}-{entry}) ?"
             lines += [f"## {question}", " ".join(rng.sample(sentences, 2)), ""]
         (folder / f"faq_{file_number:03d}.md").write_text("\n".join(lines), encoding="utf-8")
-
-
-def _percentiles(samples_ms: list[float]) -> dict[str, float]:
-    ordered = sorted(samples_ms)
-    return {
-        "p50_ms": round(statistics.median(ordered), 3),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 3),
-        "mean_ms": round(statistics.fmean(ordered), 3),
-    }
 
 
 def bench_size(container: Container, chunks: int, queries: list[str], k: int) -> dict[str, object]:
@@ -92,7 +81,7 @@ def bench_size(container: Container, chunks: int, queries: list[str], k: int) ->
         t2 = time.perf_counter()
         bare_ms.append((t1 - t0) * 1000)
         rafiq_ms.append((t2 - t1) * 1000)
-    rafiq, bare = _percentiles(rafiq_ms), _percentiles(bare_ms)
+    rafiq, bare = percentiles(rafiq_ms), percentiles(bare_ms)
     return {
         "chunks": store.count(),
         "vectors": store.collection.count(),
@@ -123,18 +112,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"benchmarking {size} chunks…", file=sys.stderr)
             results[str(size)] = bench_size(container, size, queries, args.k)
             print(json.dumps(results[str(size)], indent=2), file=sys.stderr)
-    payload = {
-        "benchmark": "retrieval",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
-        "embeddings": settings.embeddings,
-        "k": args.k,
-        "targets": {"p95_ms_at_10k": 25, "max_ratio_to_bare": 2.0},
-        "results": results,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}", file=sys.stderr)
+    write_results(
+        args.out,
+        "retrieval",
+        results,
+        embeddings=settings.embeddings,
+        k=args.k,
+        targets={"p95_ms_at_10k": 25, "max_ratio_to_bare": 2.0},
+    )
     return 0
 
 
