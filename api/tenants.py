@@ -7,7 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -86,6 +86,20 @@ class TenantRegistry:
                 f"unknown tenant {name!r}: create it with `rafiq tenants create {name}`"
             )
         return Tenant(row.name, row.display_name, row.publishable_key)
+
+    def settings(self, name: str) -> dict[str, Any]:
+        with self._sessions() as session:
+            row = session.get(TenantRow, name)
+        if row is None:
+            raise TenantError(f"unknown tenant {name!r}")
+        return dict(row.settings or {})
+
+    def update_settings(self, name: str, **values: Any) -> None:
+        with self._sessions.begin() as session:
+            row = session.get(TenantRow, name)
+            if row is None:
+                raise TenantError(f"unknown tenant {name!r}")
+            row.settings = {**(row.settings or {}), **values}
 
     def list(self) -> list[Tenant]:
         with self._sessions() as session:

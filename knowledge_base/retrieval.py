@@ -185,6 +185,17 @@ class HybridRetriever:
                 self._index_version = version
             return self._index
 
+    def faq_questions(self) -> list[str]:
+        """The questions of the tenant's FAQ entries: what ordinary requests look like."""
+        index = self._lexical_index()
+        return sorted(
+            {
+                str(c.metadata["title"])
+                for c in index.chunks
+                if c.metadata.get("is_faq") and c.metadata.get("title")
+            }
+        )
+
     def search(
         self,
         query: str,

@@ -1,0 +1,31 @@
+"""What the agent needs to know about the client company it speaks for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from agent.result import ReplyLanguage
+
+
+@dataclass(frozen=True)
+class TenantProfile:
+    name: str
+    display_name: str
+    arabizi_reply: ReplyLanguage = "fr"
+    """Arabizi customers are answered in this language (DESIGN.md §2)."""
+    payment_url: str | None = None
+    """The secure payment channel customers are sent to instead of sharing card data."""
+    escalation_policy: str | None = None
+    """The tenant's policy YAML, merged over the default policy."""
+
+    @classmethod
+    def from_settings(cls, name: str, display_name: str, settings: dict[str, Any]) -> TenantProfile:
+        arabizi = settings.get("arabizi_reply_language", "fr")
+        return cls(
+            name=name,
+            display_name=display_name,
+            arabizi_reply=arabizi if arabizi in ("fr", "ar", "en") else "fr",
+            payment_url=settings.get("secure_payment_url"),
+            escalation_policy=settings.get("escalation_policy"),
+        )

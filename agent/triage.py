@@ -1,0 +1,136 @@
+"""Is this message sensitive, and for which adviser queue?
+
+Extractive triage combines two signals from the tenant's escalation policy: precise
+keywords (a hit escalates) and the similarity of the message to each category's example
+messages. The tenant's own FAQ questions serve as examples of ordinary requests: a
+message closer to an FAQ question than to any sensitive example is not escalated on
+similarity alone. Hard-rule categories (human request, fraud, distress, vulnerability)
+win over everything else, and nothing downstream may remove them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from agent.policy import CategoryPolicy, EscalationPolicy
+from agent.result import Priority
+from knowledge_base.embeddings import Embedder
+from knowledge_base.embeddings.base import Vectors
+from knowledge_base.normalize import normalize_for_search
+
+# When several categories match, the adviser queue that must see it first.
+PRECEDENCE = (
+    "distress",
+    "fraud",
+    "vulnerability",
+    "human_request",
+    "legal",
+    "data_protection",
+    "billing_anomaly",
+    "payment_difficulty",
+    "cancellation",
+    "complaint",
+    "service_anomaly",
+)
+_PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+_ARABIC = re.compile("[\u0600-\u06ff]")
+_AMOUNT = re.compile(r"(\d[\d\s.,]*)\s*(?:dh|dhs|mad|dirhams?|درهم|دراهم)(?!\w)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TriageDecision:
+    category: str
+    priority: Priority
+    hard_rule: bool
+    evidence: str
+    """The keyword or example that decided, for the audit trail."""
+
+
+def _keyword_pattern(keyword: str) -> re.Pattern[str]:
+    normalized = re.escape(normalize_for_search(keyword)).replace(r"\ ", r"\s+")
+    # Arabic glues conjunctions and prepositions to the next word (والاحتيال).
+    prefix = r"(?:و|ف|ب|ل|ال|وال|بال|فال)?" if _ARABIC.search(keyword) else ""
+    return re.compile(rf"(?<!\w){prefix}{normalized}(?!\w)")
+
+
+def amounts_in(text: str) -> list[float]:
+    """Dirham amounts written in the message ("1 800 DH", "2.500,00 MAD", "300 درهم")."""
+    found = []
+    for match in _AMOUNT.finditer(normalize_for_search(text)):
+        digits = re.sub(r"[\s.]", "", match.group(1)).replace(",", ".")
+        try:
+            found.append(float(digits))
+        except ValueError:
+            continue
+    return found
+
+
+class Triage:
+    def __init__(
+        self,
+        policy: EscalationPolicy,
+        embedder: Embedder,
+        ordinary_examples: list[str],
+        similarity_threshold: float = 0.6,
+    ) -> None:
+        self.policy = policy
+        self._embedder = embedder
+        self._threshold = similarity_threshold
+        self._keywords = [
+            (category, keyword, _keyword_pattern(keyword))
+            for category in policy.enabled()
+            for keyword in category.all_keywords()
+        ]
+        labels: list[str | None] = []
+        texts: list[str] = []
+        for category in policy.enabled():
+            examples = category.all_examples()
+            texts += examples
+            labels += [category.name] * len(examples)
+        texts += ordinary_examples
+        labels += [None] * len(ordinary_examples)
+        self._labels = labels
+        self._texts = texts
+        self._vectors: Vectors = embedder.embed_documents(texts)
+
+    def classify(self, text: str) -> TriageDecision | None:
+        normalized = normalize_for_search(text)
+        keyword_hits = [
+            (category, keyword) for category, keyword, p in self._keywords if p.search(normalized)
+        ]
+        if keyword_hits:
+            category, keyword = min(keyword_hits, key=lambda hit: _rank(hit[0].name))
+            return self._decide(category, text, f"keyword «{keyword}»")
+        if not self._texts:
+            return None
+        similarities = self._vectors @ self._embedder.embed_queries([text])[0]
+        best = int(np.argmax(similarities))
+        label = self._labels[best]
+        if label is None or float(similarities[best]) < self._threshold:
+            return None
+        return self._decide(
+            self.policy.categories[label],
+            text,
+            f"close to example «{self._texts[best]}» ({float(similarities[best]):.2f})",
+        )
+
+    def _decide(self, category: CategoryPolicy, text: str, evidence: str) -> TriageDecision:
+        priority = category.priority
+        amounts = amounts_in(text)
+        for rule in self.policy.rules:
+            if rule.category != category.name:
+                continue
+            if rule.amount_at_least_dh is not None and not any(
+                a >= rule.amount_at_least_dh for a in amounts
+            ):
+                continue
+            if _PRIORITY_RANK[rule.priority] > _PRIORITY_RANK[priority]:
+                priority = rule.priority
+        return TriageDecision(category.name, priority, category.hard_rule, evidence)
+
+
+def _rank(category: str) -> int:
+    return PRECEDENCE.index(category) if category in PRECEDENCE else len(PRECEDENCE)

@@ -1,0 +1,149 @@
+"""Escalation policy merging and extractive triage, on a small policy written here."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.policy import PolicyError, parse_policy
+from agent.triage import Triage, amounts_in
+from knowledge_base.embeddings import Embedder, create_embedder
+
+BASE = """
+version: 1
+categories:
+  human_request:
+    priority: normal
+    hard_rule: true
+    keywords: {fr: ["parler a un conseiller"], darija: ["بغيت نهضر مع شي واحد"]}
+    examples: {fr: ["je veux un humain s'il vous plait"]}
+  fraud:
+    priority: urgent
+    hard_rule: true
+    keywords: {fr: ["carte volee"], ar: ["احتيال"]}
+    examples: {fr: ["quelqu'un a utilisé ma carte sans mon accord"]}
+  billing_anomaly:
+    priority: normal
+    keywords: {fr: ["preleve deux fois"]}
+    examples:
+      fr: ["ma facture est beaucoup trop élevée ce mois-ci, ce n'est pas normal"]
+      en: ["I was charged twice for the same bill"]
+  complaint:
+    priority: normal
+    examples: {fr: ["je suis très mécontent de votre service et je veux une réparation"]}
+rules:
+  - name: big
+    when: {category: billing_anomaly, amount_at_least_dh: 1000}
+    then: {priority: high}
+"""
+
+ORDINARY = ["Comment payer ma facture ?", "Quels sont les horaires des agences ?"]
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return create_embedder("use-multilingual")
+
+
+@pytest.fixture(scope="module")
+def triage(embedder: Embedder) -> Triage:
+    return Triage(parse_policy(BASE, "base"), embedder, ORDINARY)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Bonjour, je veux PARLER À UN CONSEILLER svp", "human_request"),
+        ("بغيت نهضر مع شي واحد عافاك", "human_request"),
+        ("ma carte volée hier soir !!", "fraud"),
+        ("تعرضت لعملية والاحتيال", "fraud"),
+        ("on m'a prélevé deux fois ce mois", "billing_anomaly"),
+    ],
+)
+def test_keywords_escalate_whatever_the_case_accents_and_arabic_clitics(
+    triage: Triage, text: str, category: str
+) -> None:
+    decision = triage.classify(text)
+    assert decision is not None and decision.category == category
+    assert decision.evidence.startswith("keyword")
+
+
+def test_safety_categories_win_when_several_match(triage: Triage) -> None:
+    decision = triage.classify(
+        "carte volée et on m'a prélevé deux fois, je veux parler a un conseiller"
+    )
+    assert decision is not None
+    assert (decision.category, decision.priority, decision.hard_rule) == ("fraud", "urgent", True)
+
+
+def test_similarity_to_examples_escalates_paraphrases(triage: Triage) -> None:
+    decision = triage.classify("you charged me two times for one invoice")
+    assert decision is not None and decision.category == "billing_anomaly"
+    assert decision.evidence.startswith("close to example")
+
+
+@pytest.mark.parametrize("text", ["comment je peux payer la facture ?", "horaires agence casa ?"])
+def test_ordinary_requests_close_to_faq_questions_are_not_escalated(
+    triage: Triage, text: str
+) -> None:
+    assert triage.classify(text) is None
+
+
+def test_amount_rule_raises_priority(triage: Triage) -> None:
+    small = triage.classify("prélevé deux fois 200 DH")
+    large = triage.classify("prélevé deux fois, 1 800 DH au lieu de 300 dh")
+    assert small is not None and small.priority == "normal"
+    assert large is not None and large.priority == "high"
+
+
+@pytest.mark.parametrize(
+    ("text", "amounts"),
+    [("1 800 DH", [1800.0]), ("2.500,50 MAD", [2500.5]), ("دفعت 300 درهم", [300.0]), ("no", [])],
+)
+def test_amounts_are_read_in_dirhams(text: str, amounts: list[float]) -> None:
+    assert amounts_in(text) == amounts
+
+
+def test_a_tenant_policy_extends_the_default(embedder: Embedder) -> None:
+    base = parse_policy(BASE, "base")
+    tenant = parse_policy(
+        """
+categories:
+  complaint: {priority: high, keywords: {fr: ["je porte plainte"]}}
+  roaming_issue:
+    priority: normal
+    keywords: {fr: ["roaming ne marche pas"]}
+""",
+        "tenant",
+        base,
+    )
+    assert tenant.categories["complaint"].priority == "high"
+    assert tenant.categories["complaint"].examples == base.categories["complaint"].examples
+    decision = Triage(tenant, embedder, ORDINARY).classify("mon roaming ne marche pas au Maroc")
+    assert decision is not None and decision.category == "roaming_issue"
+
+
+def test_a_tenant_cannot_disable_a_hard_rule() -> None:
+    with pytest.raises(PolicyError, match="hard rule"):
+        parse_policy("categories: {fraud: {enabled: false}}", "tenant", parse_policy(BASE, "b"))
+
+
+def test_a_disabled_category_no_longer_escalates(embedder: Embedder) -> None:
+    policy = parse_policy(
+        "categories: {billing_anomaly: {enabled: false}}", "tenant", parse_policy(BASE, "b")
+    )
+    assert Triage(policy, embedder, ORDINARY).classify("on m'a prélevé deux fois") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("categories: {x: {keywords: {fr: [a]}}}", "needs a priority"),
+        ("categories: {x: {priority: critical}}", "priority must be"),
+        ("categories: {x: {priority: low, keywords: {fr: 3}}}", "list of strings"),
+        ("rules: [{when: {}}]", "when.category"),
+        ("categories: [", "invalid YAML"),
+    ],
+)
+def test_bad_policy_files_name_the_field(text: str, error: str) -> None:
+    with pytest.raises(PolicyError, match=error):
+        parse_policy(text, "acme.yaml")
