@@ -35,6 +35,15 @@ def load_sample_tenant(container: Container, folder: Path) -> DemoTenant:
         tenant = container.tenants.get(name)
     except TenantError:
         tenant, _ = container.tenants.create(name, display_name)
+    policy_file = folder / "escalation_policy.yaml"
+    container.tenants.update_settings(
+        name,
+        arabizi_reply_language=config.get("arabizi_reply_language", "fr"),
+        secure_payment_url=config.get("secure_payment_url"),
+        escalation_policy=policy_file.read_text(encoding="utf-8")
+        if policy_file.is_file()
+        else None,
+    )
     # Demo credentials are re-issued on each start: the old ones stop working.
     container.tenants.revoke_users_named(name, DEMO_USER)
     token = container.tenants.create_user(name, "admin", DEMO_USER).token

@@ -10,6 +10,11 @@ from chromadb.api import ClientAPI
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.agent import Agent, TenantContext
+from agent.policy import default_policy, parse_policy
+from agent.tenant import TenantProfile
+from agent.triage import Triage
+from api.conversation_store import SqlConversationStore
 from api.database import create_database_engine, session_factory
 from api.tenants import TenantRegistry
 from knowledge_base.embeddings import Embedder, create_embedder
@@ -35,6 +40,7 @@ class Container:
         prepare_offline(settings)
         self._lock = threading.Lock()
         self._retrievers: dict[str, HybridRetriever] = {}
+        self._triage: dict[tuple[str, str, str], Triage] = {}
 
     @cached_property
     def engine(self) -> Engine:
@@ -73,6 +79,38 @@ class Container:
                     TenantStore(self.chroma, tenant, self.embedder)
                 )
             return self._retrievers[tenant]
+
+    @cached_property
+    def conversations(self) -> SqlConversationStore:
+        return SqlConversationStore(self.sessions)
+
+    @cached_property
+    def agent(self) -> Agent:
+        return Agent(self.conversations, self.tenant_context)
+
+    def tenant_context(self, tenant: str) -> TenantContext:
+        """Profile, retriever and triage of a tenant; triage is rebuilt when its KB changes."""
+        record = self.tenants.get(tenant)
+        profile = TenantProfile.from_settings(
+            record.name, record.display_name, self.tenants.settings(tenant)
+        )
+        retriever = self.retriever(tenant)
+        key = (tenant, retriever.store.version(), profile.escalation_policy or "")
+        with self._lock:
+            triage = self._triage.get(key)
+        if triage is None:
+            policy = (
+                parse_policy(
+                    profile.escalation_policy, f"{tenant} escalation policy", default_policy()
+                )
+                if profile.escalation_policy
+                else default_policy()
+            )
+            triage = Triage(policy, self.embedder, retriever.faq_questions())
+            with self._lock:
+                self._triage = {k: v for k, v in self._triage.items() if k[0] != tenant}
+                self._triage[key] = triage
+        return TenantContext(profile, retriever, triage)
 
     def check_database(self) -> None:
         with self.engine.connect() as connection:

@@ -10,10 +10,12 @@ import sys
 import typer
 from pydantic import ValidationError
 
+from agent.conversation import ConversationNotFoundError
+from agent.policy import PolicyError
 from api.tenants import TenantError
 from knowledge_base.embeddings import EmbeddingError
 from knowledge_base.store import StoreError
-from rafiq.cli import knowledge, server, tenants, users
+from rafiq.cli import ask, knowledge, server, tenants, users
 from rafiq.settings import InsecureSettingsError
 
 app = typer.Typer(
@@ -27,6 +29,7 @@ app.add_typer(tenants.app, name="tenants")
 app.add_typer(users.app, name="users")
 app.add_typer(knowledge.kb_app, name="kb")
 app.command("ingest")(knowledge.ingest_command)
+app.command("ask")(ask.ask)
 app.command("serve")(server.serve)
 app.command("demo")(server.demo)
 
@@ -45,6 +48,12 @@ def main() -> None:
             f"RAFIQ_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
         )
         print(f"error: invalid settings: {problems}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    except ConversationNotFoundError as exc:
+        print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    except PolicyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
     except (StoreError, EmbeddingError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
