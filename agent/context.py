@@ -1,33 +1,36 @@
 """Carrying the conversation into retrieval without an LLM.
 
 "et le samedi ?" or "وبالنسبة للسبت؟" only make sense after "quels sont vos horaires ?".
-A message that reads as a follow-up (a connective at the start, or very few content
-words) is searched together with the customer's previous question.
+A message with very few content words reads as a follow-up and is searched together with
+the content words of the customer's previous question: its own words stay the weightiest
+part of the query, the earlier question supplies the topic.
 """
 
 from __future__ import annotations
 
-import re
-
 from agent.conversation import Message
-from knowledge_base.analyzer import terms
-from knowledge_base.normalize import normalize_for_search
+from knowledge_base.analyzer import STOPWORDS, terms
+from knowledge_base.normalize import normalize_for_search, words
 
-_FOLLOW_UP_START = re.compile(
-    r"^(?:et|mais|sinon|aussi|and|what about|how about|also|و|ف|وبالنسبه|بالنسبه|واش حتى|حتى|"
-    r"w|o|wa|ou|w bnesba|wl|w l)(?:\s|$)"
-)
+# "et le samedi ?" has one content word; "Et la pastilla, comment la préparer ?" is a
+# new question despite its "Et".
 MAX_FOLLOW_UP_TERMS = 2
 
 
 def is_follow_up(text: str) -> bool:
-    normalized = normalize_for_search(text).strip()
-    return bool(_FOLLOW_UP_START.match(normalized)) or len(terms(text)) <= MAX_FOLLOW_UP_TERMS
+    return 0 < len(terms(text)) <= MAX_FOLLOW_UP_TERMS
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in words(normalize_for_search(text)) if w not in STOPWORDS and len(w) > 1]
 
 
 def retrieval_query(text: str, history: list[Message]) -> str:
-    """The text to search for: the message, with the previous question when it follows up."""
+    """The text to search for: the message, with the previous question's topic when it
+    follows up."""
     if not is_follow_up(text):
         return text
     previous = next((m.text for m in reversed(history) if m.role == "customer"), None)
-    return f"{previous} {text}" if previous else text
+    if previous is None:
+        return text
+    return f"{text} {' '.join(_content_words(previous))}"

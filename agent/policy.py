@@ -49,6 +49,9 @@ class BusinessRule:
     category: str
     priority: Priority
     amount_at_least_dh: float | None = None
+    unsupported: tuple[str, ...] = ()
+    """Conditions this engine cannot evaluate yet (e.g. contact counts): such a rule never
+    fires, rather than firing unconditionally."""
 
 
 @dataclass(frozen=True)
@@ -101,11 +104,14 @@ def _merge(
     enabled = bool(raw.get("enabled", base.enabled))
     if base.hard_rule and not enabled:
         raise PolicyError(f"{where}: {name} is a hard rule and cannot be disabled")
+    priority = base.priority
+    if "priority" in raw:
+        priority = _priority(raw["priority"], f"{where}.priority")
+    if base.hard_rule and PRIORITIES.index(priority) < PRIORITIES.index(base.priority):
+        raise PolicyError(f"{where}: {name} is a hard rule; its priority can only be raised")
     return replace(
         base,
-        priority=_priority(raw["priority"], f"{where}.priority")
-        if "priority" in raw
-        else base.priority,
+        priority=priority,
         enabled=enabled,
         label={**base.label, **(raw.get("label") or {})},
         keywords={
@@ -133,9 +139,13 @@ def _rules(raw: Any, where: str) -> list[BusinessRule]:
                 category=str(when["category"]),
                 priority=_priority(then["priority"], f"{at}.then.priority"),
                 amount_at_least_dh=float(amount) if amount is not None else None,
+                unsupported=tuple(sorted(set(when) - _SUPPORTED_CONDITIONS)),
             )
         )
     return rules
+
+
+_SUPPORTED_CONDITIONS = {"category", "amount_at_least_dh"}
 
 
 def parse_policy(text: str, where: str, base: EscalationPolicy | None = None) -> EscalationPolicy:
@@ -150,8 +160,10 @@ def parse_policy(text: str, where: str, base: EscalationPolicy | None = None) ->
         if not isinstance(raw, dict):
             raise PolicyError(f"{where}.categories.{name}: expected a mapping")
         categories[name] = _merge(categories.get(name), name, raw, f"{where}.categories.{name}")
-    rules = (list(base.rules) if base else []) + _rules(data.get("rules"), where)
-    return EscalationPolicy(categories, tuple(rules))
+    # A tenant rule replaces the default rule of the same name.
+    rules = {r.name: r for r in (base.rules if base else ())}
+    rules.update({r.name: r for r in _rules(data.get("rules"), where)})
+    return EscalationPolicy(categories, tuple(rules.values()))
 
 
 @lru_cache(maxsize=1)

@@ -2,10 +2,11 @@
 
 Extractive triage combines two signals from the tenant's escalation policy: precise
 keywords (a hit escalates) and the similarity of the message to each category's example
-messages. The tenant's own FAQ questions serve as examples of ordinary requests: a
-message closer to an FAQ question than to any sensitive example is not escalated on
-similarity alone. Hard-rule categories (human request, fraud, distress, vulnerability)
-win over everything else, and nothing downstream may remove them.
+messages. The tenant's own FAQ questions serve as examples of ordinary requests: on
+similarity alone, a message escalates only when a sensitive example is both close enough
+and clearly closer than every ordinary request (a margin). Hard-rule categories (human
+request, fraud, distress, vulnerability) win over everything else, and nothing downstream
+may remove them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from agent.policy import CategoryPolicy, EscalationPolicy
 from agent.result import Priority
+from knowledge_base.analyzer import analyze_query
 from knowledge_base.embeddings import Embedder
 from knowledge_base.embeddings.base import Vectors
 from knowledge_base.normalize import normalize_for_search
@@ -74,11 +76,13 @@ class Triage:
         policy: EscalationPolicy,
         embedder: Embedder,
         ordinary_examples: list[str],
-        similarity_threshold: float = 0.6,
+        similarity_threshold: float = 0.5,
+        margin: float = 0.1,
     ) -> None:
         self.policy = policy
         self._embedder = embedder
         self._threshold = similarity_threshold
+        self._margin = margin
         self._keywords = [
             (category, keyword, _keyword_pattern(keyword))
             for category in policy.enabled()
@@ -95,6 +99,7 @@ class Triage:
         self._labels = labels
         self._texts = texts
         self._vectors: Vectors = embedder.embed_documents(texts)
+        self._sensitive = np.array([label is not None for label in labels], dtype=bool)
 
     def classify(self, text: str) -> TriageDecision | None:
         normalized = normalize_for_search(text)
@@ -106,22 +111,33 @@ class Triage:
             return self._decide(category, text, f"keyword «{keyword}»")
         if not self._texts:
             return None
-        similarities = self._vectors @ self._embedder.embed_queries([text])[0]
-        best = int(np.argmax(similarities))
-        label = self._labels[best]
-        if label is None or float(similarities[best]) < self._threshold:
+        # Darija and Arabizi messages are compared through their French and MSA glosses
+        # too, as retrieval does: most examples are written in French or MSA words.
+        analysis = analyze_query(text)
+        variants = [text] + [g for g in (analysis.french_gloss, analysis.arabic_gloss) if g]
+        similarities = (self._vectors @ self._embedder.embed_queries(variants).T).max(axis=1)
+        sensitive = self._sensitive
+        if not sensitive.any():
             return None
+        best = int(np.argmax(np.where(sensitive, similarities, -1.0)))
+        best_ordinary = float(similarities[~sensitive].max()) if (~sensitive).any() else -1.0
+        score = float(similarities[best])
+        # Closer to an ordinary request than to any sensitive example, by a margin: ordinary.
+        if score < self._threshold or score - best_ordinary < self._margin:
+            return None
+        label = self._labels[best]
+        assert label is not None
         return self._decide(
             self.policy.categories[label],
             text,
-            f"close to example «{self._texts[best]}» ({float(similarities[best]):.2f})",
+            f"close to example «{self._texts[best]}» ({score:.2f}, ordinary {best_ordinary:.2f})",
         )
 
     def _decide(self, category: CategoryPolicy, text: str, evidence: str) -> TriageDecision:
         priority = category.priority
         amounts = amounts_in(text)
         for rule in self.policy.rules:
-            if rule.category != category.name:
+            if rule.category != category.name or rule.unsupported:
                 continue
             if rule.amount_at_least_dh is not None and not any(
                 a >= rule.amount_at_least_dh for a in amounts

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.policy import PolicyError, parse_policy
+from agent.policy import PolicyError, default_policy, parse_policy
+from agent.result import CATEGORIES
 from agent.triage import Triage, amounts_in
 from knowledge_base.embeddings import Embedder, create_embedder
 
@@ -147,3 +148,46 @@ def test_a_disabled_category_no_longer_escalates(embedder: Embedder) -> None:
 def test_bad_policy_files_name_the_field(text: str, error: str) -> None:
     with pytest.raises(PolicyError, match=error):
         parse_policy(text, "acme.yaml")
+
+
+def test_rules_with_conditions_the_engine_cannot_check_never_fire(embedder: Embedder) -> None:
+    policy = parse_policy(
+        """
+rules:
+  - name: repeated
+    when: {category: complaint, contacts_at_least: 3, within_days: 7}
+    then: {priority: urgent}
+""",
+        "tenant",
+        parse_policy(BASE, "base"),
+    )
+    decision = Triage(policy, embedder, ORDINARY).classify(
+        "je suis très mécontent de votre service et je veux une réparation"
+    )
+    assert decision is not None and decision.category == "complaint"
+    assert decision.priority == "normal"
+
+
+def test_a_tenant_rule_replaces_the_default_rule_of_the_same_name() -> None:
+    policy = parse_policy(
+        "rules: [{name: big, when: {category: billing_anomaly, amount_at_least_dh: 5000}, "
+        "then: {priority: urgent}}]",
+        "tenant",
+        parse_policy(BASE, "base"),
+    )
+    assert [(r.name, r.amount_at_least_dh) for r in policy.rules] == [("big", 5000.0)]
+
+
+def test_a_hard_rule_priority_can_be_raised_but_not_lowered() -> None:
+    base = parse_policy(BASE, "base")
+    raised = parse_policy("categories: {human_request: {priority: high}}", "t", base)
+    assert raised.categories["human_request"].priority == "high"
+    with pytest.raises(PolicyError, match="only be raised"):
+        parse_policy("categories: {fraud: {priority: low}}", "t", base)
+
+
+def test_the_default_policy_covers_every_contract_category() -> None:
+    policy = default_policy()
+    assert set(CATEGORIES) <= set(policy.categories)
+    hard = {c.name for c in policy.categories.values() if c.hard_rule}
+    assert {"human_request", "fraud", "distress", "vulnerability"} <= hard
