@@ -94,9 +94,12 @@ class Agent:
         reply: _Reply
         screening = screen(redaction.text)
         decision = context.triage.classify(redaction.text)
-        if screening.verdict != "ok" and not (decision and decision.hard_rule):
-            key = "refusal" if screening.verdict == "injection" else "abuse_warning"
-            reply = _Reply("refuse", message(key, language.reply), [])
+        # Injection text is adversarial: triage cannot be trusted on it. An insult from a
+        # customer in distress or facing fraud still reaches an adviser.
+        if screening.verdict == "injection":
+            reply = _Reply("refuse", message("refusal", language.reply), [])
+        elif screening.verdict == "abuse" and not (decision and decision.hard_rule):
+            reply = _Reply("refuse", message("abuse_warning", language.reply), [])
         elif decision is not None:
             reply = _Reply("escalate", message("handoff_notice", language.reply), [], decision)
         else:

@@ -58,6 +58,11 @@ class BusinessRule:
 class EscalationPolicy:
     categories: dict[str, CategoryPolicy]
     rules: tuple[BusinessRule, ...] = ()
+    ordinary_examples: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Ordinary requests in every language: negatives for similarity triage."""
+
+    def all_ordinary_examples(self) -> list[str]:
+        return [e for texts in self.ordinary_examples.values() for e in texts]
 
     def enabled(self) -> list[CategoryPolicy]:
         return [c for c in self.categories.values() if c.enabled]
@@ -163,7 +168,13 @@ def parse_policy(text: str, where: str, base: EscalationPolicy | None = None) ->
     # A tenant rule replaces the default rule of the same name.
     rules = {r.name: r for r in (base.rules if base else ())}
     rules.update({r.name: r for r in _rules(data.get("rules"), where)})
-    return EscalationPolicy(categories, tuple(rules.values()))
+    ordinary = _texts(data.get("ordinary_examples"), f"{where}.ordinary_examples")
+    base_ordinary = base.ordinary_examples if base else {}
+    merged = {
+        lang: base_ordinary.get(lang, ()) + ordinary.get(lang, ())
+        for lang in {*base_ordinary, *ordinary}
+    }
+    return EscalationPolicy(categories, tuple(rules.values()), merged)
 
 
 @lru_cache(maxsize=1)

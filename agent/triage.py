@@ -76,8 +76,8 @@ class Triage:
         policy: EscalationPolicy,
         embedder: Embedder,
         ordinary_examples: list[str],
-        similarity_threshold: float = 0.5,
-        margin: float = 0.1,
+        similarity_threshold: float = 0.45,
+        margin: float = 0.05,
     ) -> None:
         self.policy = policy
         self._embedder = embedder
@@ -94,8 +94,9 @@ class Triage:
             examples = category.all_examples()
             texts += examples
             labels += [category.name] * len(examples)
-        texts += ordinary_examples
-        labels += [None] * len(ordinary_examples)
+        ordinary = ordinary_examples + policy.all_ordinary_examples()
+        texts += ordinary
+        labels += [None] * len(ordinary)
         self._labels = labels
         self._texts = texts
         self._vectors: Vectors = embedder.embed_documents(texts)
