@@ -7,20 +7,24 @@ or refuse. Only redacted text is ever stored, logged or searched.
 
 from __future__ import annotations
 
+import asyncio
+import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from agent.context import retrieval_query
-from agent.conversation import Conversation, ConversationStore, HandoffRequest
-from agent.extractive import extract
+from agent.conversation import Conversation, ConversationStore, HandoffRequest, Message
+from agent.extractive import extract, is_grounded
 from agent.language import TurnLanguage, turn_language
+from agent.llm import ChatModel, LlmError, Passage, cited_chunk_ids
 from agent.redaction import Redaction, redact
 from agent.result import (
     Action,
     Citation,
     Escalation,
     LanguageInfo,
+    Mode,
     Priority,
     RelayedMessage,
     Timings,
@@ -53,14 +57,78 @@ class _Reply:
     grounded: bool = True
 
 
+@dataclass
+class _Turn:
+    """Everything decided before an answer is written, shared by both modes."""
+
+    started: float
+    context: TenantContext
+    conversation: Conversation
+    redaction: Redaction
+    history: list[Message]
+    language: TurnLanguage
+    reply: _Reply | None
+    """Already decided (refuse or escalate), or None when the customer needs an answer."""
+    decision: TriageDecision | None
+    retrieval_ms: float = 0.0
+    llm_ms: float = 0.0
+    mode: Mode = "extractive"
+
+
+Event = str | TurnResult | RelayedMessage
+
+
 class Agent:
-    def __init__(self, store: ConversationStore, tenants: Callable[[str], TenantContext]) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        tenants: Callable[[str], TenantContext],
+        chat_model: ChatModel | None = None,
+    ) -> None:
         self._store = store
         self._tenants = tenants
+        self._chat_model = chat_model
 
     def turn(
         self, tenant: str, text: str, conversation_id: str | None = None
     ) -> TurnResult | RelayedMessage:
+        prepared = self._prepare(tenant, text, conversation_id)
+        if isinstance(prepared, RelayedMessage):
+            return prepared
+        if self._chat_model is None or prepared.reply is not None:
+            return self._complete(prepared)
+        return asyncio.run(self._last(self._generate(prepared, self._chat_model)))
+
+    async def stream(
+        self, tenant: str, text: str, conversation_id: str | None = None
+    ) -> AsyncIterator[Event]:
+        """Text deltas as the answer is written, then the TurnResult (or RelayedMessage).
+
+        If the model fails mid-answer the deltas stop and the final TurnResult carries
+        the extractive fallback: its ``text`` is what the customer must end up seeing.
+        """
+        prepared = self._prepare(tenant, text, conversation_id)
+        if isinstance(prepared, RelayedMessage):
+            yield prepared
+        elif self._chat_model is None or prepared.reply is not None:
+            result = self._complete(prepared)
+            yield result.text
+            yield result
+        else:
+            async for event in self._generate(prepared, self._chat_model):
+                yield event
+
+    @staticmethod
+    async def _last(events: AsyncIterator[Event]) -> TurnResult | RelayedMessage:
+        last: Event | None = None
+        async for event in events:
+            last = event
+        assert last is not None and not isinstance(last, str)
+        return last
+
+    def _prepare(
+        self, tenant: str, text: str, conversation_id: str | None
+    ) -> _Turn | RelayedMessage:
         started = time.perf_counter()
         context = self._tenants(tenant)
         conversation = (
@@ -80,7 +148,6 @@ class Agent:
                 conversation_status=conversation.status,
                 redactions=list(redaction.kinds),
             )
-
         language = turn_language(
             redaction.text, conversation.language, context.profile.arabizi_reply
         )
@@ -90,36 +157,147 @@ class Agent:
             redaction.text,
             {"language": language.detected, "redactions": redaction.kinds},
         )
-        retrieval_ms = 0.0
-        reply: _Reply
         screening = screen(redaction.text)
         decision = context.triage.classify(redaction.text)
+        reply: _Reply | None = None
         # Injection text is adversarial: triage cannot be trusted on it. An insult from a
         # customer in distress or facing fraud still reaches an adviser.
         if screening.verdict == "injection":
             reply = _Reply("refuse", message("refusal", language.reply), [])
         elif screening.verdict == "abuse" and not (decision and decision.hard_rule):
             reply = _Reply("refuse", message("abuse_warning", language.reply), [])
-        elif decision is not None:
+        elif decision is not None and (decision.hard_rule or self._chat_model is None):
+            # The safety floor: a model may add an escalation, never remove this one.
             reply = _Reply("escalate", message("handoff_notice", language.reply), [], decision)
-        else:
-            query = retrieval_query(redaction.text, history)
-            retrieval_started = time.perf_counter()
-            chunks = context.retriever.search(query, RETRIEVAL_K)
-            retrieval_ms = (time.perf_counter() - retrieval_started) * 1000
-            reply = self._answer(query, chunks, language, conversation, context)
+        return _Turn(started, context, conversation, redaction, history, language, reply, decision)
 
-        if redaction.has_card:
-            url = context.profile.payment_url
-            warning = (
-                message("card_data_warning", language.reply, payment_url=url)
-                if url
-                else message("card_data_warning_generic", language.reply)
+    def _retrieve(self, turn: _Turn, query: str) -> list[RetrievedChunk]:
+        retrieval_started = time.perf_counter()
+        chunks = turn.context.retriever.search(query, RETRIEVAL_K)
+        turn.retrieval_ms = (time.perf_counter() - retrieval_started) * 1000
+        return chunks
+
+    def _complete(self, turn: _Turn) -> TurnResult:
+        """Extractive mode, or a turn whose outcome needs no writing."""
+        if turn.reply is None:
+            query = retrieval_query(turn.redaction.text, turn.history)
+            turn.reply = self._answer(
+                query, self._retrieve(turn, query), turn.language, turn.conversation, turn.context
             )
-            reply.text = f"{warning}\n\n{reply.text}" if reply.action != "clarify" else warning
-        return self._finish(
-            conversation, context, redaction, language, reply, started, retrieval_ms
-        )
+        return self._finish(turn)
+
+    async def _generate(self, turn: _Turn, model: ChatModel) -> AsyncIterator[Event]:
+        """Generative mode: the model classifies, rewrites and writes; any failure falls
+        back to the extractive step it replaces, and the turn reports mode=extractive."""
+        language, text = turn.language, turn.redaction.text
+        history: list[tuple[str, str]] = [(m.role, m.text) for m in turn.history]
+        company = turn.context.profile.display_name
+        turn.mode = "generative"
+        llm_started = time.perf_counter()
+        try:
+            verdict = await model.classify(message=text, history=history, company=company)
+            if verdict.category and verdict.needs_human:
+                category = turn.context.triage.policy.categories.get(verdict.category)
+                decision = TriageDecision(
+                    verdict.category,
+                    verdict.priority,
+                    bool(category and category.hard_rule),
+                    f"model: {verdict.reason}",
+                )
+                turn.reply = _Reply(
+                    "escalate", message("handoff_notice", language.reply), [], decision
+                )
+        except LlmError:
+            # The endpoint is failing: the rest of this turn is extractive.
+            turn.mode = "extractive"
+            turn.llm_ms = (time.perf_counter() - llm_started) * 1000
+            if turn.decision is not None:
+                turn.reply = _Reply(
+                    "escalate", message("handoff_notice", language.reply), [], turn.decision
+                )
+            result = self._complete(turn)
+            yield result.text
+            yield result
+            return
+        if turn.reply is not None:
+            turn.llm_ms = (time.perf_counter() - llm_started) * 1000
+            result = self._finish(turn)
+            yield result.text
+            yield result
+            return
+        query = retrieval_query(text, turn.history)
+        if history:
+            try:
+                query = await model.rewrite_query(question=text, history=history, company=company)
+            except LlmError:
+                turn.mode = "extractive"
+                turn.llm_ms = (time.perf_counter() - llm_started) * 1000
+                result = self._complete(turn)
+                yield result.text
+                yield result
+                return
+        chunks = self._retrieve(turn, query)
+        if not is_grounded(chunks):
+            turn.llm_ms = (time.perf_counter() - llm_started) * 1000
+            result = self._finish_with(
+                turn, self._answer(query, chunks, language, turn.conversation, turn.context)
+            )
+            yield result.text
+            yield result
+            return
+        passages = [Passage.from_chunk(c) for c in chunks]
+        pieces: list[str] = []
+        try:
+            async for piece in model.stream_answer(
+                company=company,
+                reply_language=language.reply,
+                question=text,
+                history=history,
+                passages=passages,
+            ):
+                pieces.append(piece)
+                yield piece
+        except LlmError:
+            turn.mode = "extractive"
+            pieces = []
+        turn.llm_ms = (time.perf_counter() - llm_started) * 1000
+        if not pieces:
+            reply = self._answer(query, chunks, language, turn.conversation, turn.context)
+        else:
+            reply = self._generated_reply("".join(pieces), chunks, passages, turn)
+        result = self._finish_with(turn, reply)
+        yield result
+        return
+
+    def _generated_reply(
+        self,
+        answer: str,
+        chunks: list[RetrievedChunk],
+        passages: list[Passage],
+        turn: _Turn,
+    ) -> _Reply:
+        no_answer = message("no_answer", turn.language.reply)
+        if answer.strip() == no_answer:
+            return self._miss(turn.language, turn.conversation, turn.context)
+        by_id = {c.chunk_id: c for c in chunks}
+        cited = cited_chunk_ids(answer, passages) or [chunks[0].chunk_id]
+        citations = [
+            Citation(
+                source=by_id[cid].source,
+                title=by_id[cid].title,
+                chunk_id=cid,
+                score=by_id[cid].score,
+            )
+            for cid in cited
+        ]
+        # The widget lists sources itself; the ids in brackets are for machines.
+        markers = re.compile(r"\s*\[(?:" + "|".join(map(re.escape, by_id)) + r")\]")
+        text = markers.sub("", answer).strip()
+        return _Reply("answer", text, citations)
+
+    def _finish_with(self, turn: _Turn, reply: _Reply) -> TurnResult:
+        turn.reply = reply
+        return self._finish(turn)
 
     def _answer(
         self,
@@ -131,14 +309,7 @@ class Agent:
     ) -> _Reply:
         answer = extract(query, chunks, language.reply)
         if answer is None:
-            if conversation.consecutive_misses >= 1:
-                category = context.triage.policy.categories.get("no_answer_repeated")
-                priority: Priority = category.priority if category else "normal"
-                decision = TriageDecision("no_answer_repeated", priority, False, "second miss")
-                return _Reply(
-                    "escalate", message("no_answer_repeated", language.reply), [], decision, False
-                )
-            return _Reply("clarify", message("no_answer", language.reply), [], grounded=False)
+            return self._miss(language, conversation, context)
         chunk = answer.chunk
         text = answer.text
         if answer.needs_preface:
@@ -148,16 +319,30 @@ class Agent:
         )
         return _Reply("answer", text, [citation])
 
-    def _finish(
-        self,
-        conversation: Conversation,
-        context: TenantContext,
-        redaction: Redaction,
-        language: TurnLanguage,
-        reply: _Reply,
-        started: float,
-        retrieval_ms: float,
-    ) -> TurnResult:
+    @staticmethod
+    def _miss(language: TurnLanguage, conversation: Conversation, context: TenantContext) -> _Reply:
+        """No grounded answer: say so, and hand over on the second miss in a row."""
+        if conversation.consecutive_misses >= 1:
+            category = context.triage.policy.categories.get("no_answer_repeated")
+            priority: Priority = category.priority if category else "normal"
+            decision = TriageDecision("no_answer_repeated", priority, False, "second miss")
+            return _Reply(
+                "escalate", message("no_answer_repeated", language.reply), [], decision, False
+            )
+        return _Reply("clarify", message("no_answer", language.reply), [], grounded=False)
+
+    def _finish(self, turn: _Turn) -> TurnResult:
+        assert turn.reply is not None
+        conversation, context, redaction = turn.conversation, turn.context, turn.redaction
+        language, reply = turn.language, turn.reply
+        if redaction.has_card:
+            url = context.profile.payment_url
+            warning = (
+                message("card_data_warning", language.reply, payment_url=url)
+                if url
+                else message("card_data_warning_generic", language.reply)
+            )
+            reply.text = f"{warning}\n\n{reply.text}" if reply.action != "clarify" else warning
         escalation = None
         status = conversation.status
         if reply.escalation is not None:
@@ -204,9 +389,11 @@ class Agent:
             escalation=escalation,
             redactions=list(redaction.kinds),
             conversation_status=status,
-            mode="extractive",
+            mode=turn.mode,
             timings_ms=Timings(
-                total=(time.perf_counter() - started) * 1000, retrieval=retrieval_ms, llm=0.0
+                total=(time.perf_counter() - turn.started) * 1000,
+                retrieval=turn.retrieval_ms,
+                llm=turn.llm_ms,
             ),
         )
 

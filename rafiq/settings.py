@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
     llm_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = Field(default=20.0, gt=0, description="Past this, extractive fallback.")
+    llm_context_window: int = Field(default=16000, ge=1000)
 
     embeddings: str = Field(
         "use-multilingual",

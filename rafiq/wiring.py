@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.agent import Agent, TenantContext
+from agent.llm import ChatModel, LangChainChatModel
 from agent.policy import default_policy, parse_policy
 from agent.tenant import TenantProfile
 from agent.triage import Triage
@@ -85,8 +86,22 @@ class Container:
         return SqlConversationStore(self.sessions)
 
     @cached_property
+    def chat_model(self) -> ChatModel | None:
+        """Generative mode when an OpenAI-compatible endpoint is configured."""
+        s = self.settings
+        if not s.llm_base_url:
+            return None
+        return LangChainChatModel(
+            base_url=s.llm_base_url,
+            api_key=s.llm_api_key.get_secret_value() if s.llm_api_key else None,
+            model=s.llm_model,
+            timeout_s=s.llm_timeout_s,
+            context_window=s.llm_context_window,
+        )
+
+    @cached_property
     def agent(self) -> Agent:
-        return Agent(self.conversations, self.tenant_context)
+        return Agent(self.conversations, self.tenant_context, self.chat_model)
 
     def tenant_context(self, tenant: str) -> TenantContext:
         """Profile, retriever and triage of a tenant; triage is rebuilt when its KB changes."""

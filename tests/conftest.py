@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from rafiq.settings import Settings
+from rafiq.wiring import Container
+
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -66,3 +69,21 @@ def rafiq_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     monkeypatch.setenv("RAFIQ_SAMPLES_DIR", str(REPO / "samples"))
     monkeypatch.chdir(tmp_path)
     yield data
+
+
+@pytest.fixture
+def container(rafiq_env: Path) -> Iterator[Container]:
+    yield Container(Settings())
+
+
+@pytest.fixture
+def small_kb(tmp_path: Path) -> Path:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "faq.md").write_text(
+        "# Paiement\n\n## Comment payer ma facture ?\n"
+        "Payez dans l'application Atlas&Moi, en agence ou par virement.\n\n"
+        "## Quels sont les horaires des agences ?\nDu lundi au samedi, de 9 h à 18 h.\n",
+        encoding="utf-8",
+    )
+    return folder

@@ -1,1 +1,0 @@
-from tests.rafiq.conftest import container, small_kb  # noqa: F401 - shared fixtures
