@@ -33,6 +33,7 @@ fmt: venv
 bench: venv  ## benchmarks, results in bench/results/
 	$(PY) -m bench.retrieval
 	$(PY) -m bench.embeddings
+	$(PY) -m bench.turn
 
 eval-retrieval: venv  ## recall tables of the sample retrieval sets
 	$(PY) -m eval.retrieval_report $(ARGS)

@@ -51,11 +51,20 @@ class TriageDecision:
     """The keyword or example that decided, for the audit trail."""
 
 
-def _keyword_pattern(keyword: str) -> re.Pattern[str]:
+def _keyword_alternative(keyword: str) -> str:
     normalized = re.escape(normalize_for_search(keyword)).replace(r"\ ", r"\s+")
     # Arabic glues conjunctions and prepositions to the next word (والاحتيال).
     prefix = r"(?:و|ف|ب|ل|ال|وال|بال|فال)?" if _ARABIC.search(keyword) else ""
-    return re.compile(rf"(?<!\w){prefix}{normalized}(?!\w)")
+    return f"{prefix}{normalized}"
+
+
+def _keywords_pattern(keywords: list[str]) -> re.Pattern[str] | None:
+    """One pattern per category: a message is searched a dozen times, not two thousand."""
+    if not keywords:
+        return None
+    # Longest first, so the evidence reported is the most specific phrase.
+    alternatives = sorted({_keyword_alternative(k) for k in keywords}, key=len, reverse=True)
+    return re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)")
 
 
 def amounts_in(text: str) -> list[float]:
@@ -84,9 +93,9 @@ class Triage:
         self._threshold = similarity_threshold
         self._margin = margin
         self._keywords = [
-            (category, keyword, _keyword_pattern(keyword))
+            (category, pattern)
             for category in policy.enabled()
-            for keyword in category.all_keywords()
+            if (pattern := _keywords_pattern(category.all_keywords())) is not None
         ]
         labels: list[str | None] = []
         texts: list[str] = []
@@ -105,7 +114,9 @@ class Triage:
     def classify(self, text: str) -> TriageDecision | None:
         normalized = normalize_for_search(text)
         keyword_hits = [
-            (category, keyword) for category, keyword, p in self._keywords if p.search(normalized)
+            (category, found.group())
+            for category, pattern in self._keywords
+            if (found := pattern.search(normalized))
         ]
         if keyword_hits:
             category, keyword = min(keyword_hits, key=lambda hit: _rank(hit[0].name))

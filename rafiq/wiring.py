@@ -19,6 +19,7 @@ from api.conversation_store import SqlConversationStore
 from api.database import create_database_engine, session_factory
 from api.tenants import TenantRegistry
 from knowledge_base.embeddings import Embedder, create_embedder
+from knowledge_base.embeddings.cache import QueryCachingEmbedder
 from knowledge_base.ingest import IngestOptions
 from knowledge_base.retrieval import HybridRetriever
 from knowledge_base.store import TenantStore, open_chroma_client
@@ -59,11 +60,13 @@ class Container:
     def embedder(self) -> Embedder:
         s = self.settings
         key = s.embeddings_api_key or s.llm_api_key
-        return create_embedder(
-            s.embeddings,
-            base_url=s.embeddings_base_url or s.llm_base_url,
-            api_key=key.get_secret_value() if key else None,
-            batch_size=s.embedding_batch_size,
+        return QueryCachingEmbedder(
+            create_embedder(
+                s.embeddings,
+                base_url=s.embeddings_base_url or s.llm_base_url,
+                api_key=key.get_secret_value() if key else None,
+                batch_size=s.embedding_batch_size,
+            )
         )
 
     @cached_property
