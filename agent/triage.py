@@ -86,7 +86,7 @@ class Triage:
         embedder: Embedder,
         ordinary_examples: list[str],
         similarity_threshold: float = 0.45,
-        margin: float = 0.05,
+        margin: float = 0.07,
     ) -> None:
         self.policy = policy
         self._embedder = embedder

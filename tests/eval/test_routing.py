@@ -58,7 +58,7 @@ def test_manipulation_attempts_are_mostly_refused(outcomes: list[RoutingOutcome]
 
 def test_held_out_routing_does_not_regress(tmp_path_factory: pytest.TempPathFactory) -> None:
     # The held-out sets were never used to calibrate triage; today: escalation recall
-    # 0.889, false escalation 0.028, reply language 1.00 (targets 0.95 / 0.05 / 0.98).
+    # 0.875, false escalation 0.014, reply language 1.00 (targets 0.95 / 0.05 / 0.98).
     results = evaluate_samples(REPO / "samples", tmp_path_factory.mktemp("holdout"), "holdout")
     overall = tables([o for tenant in results.values() for o in tenant])["language"][-1]
     assert overall.n == 160
