@@ -39,7 +39,7 @@ from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError
 
-from agent.result import CATEGORIES, Priority, ReplyLanguage
+from agent.result import CATEGORIES, PRIORITIES, Priority, ReplyLanguage
 from knowledge_base.retrieval import RetrievedChunk
 from knowledge_base.tokens import count_tokens
 from prompts import llm_prompt, message
@@ -52,7 +52,6 @@ TRIAGE_CATEGORIES: Final[tuple[str, ...]] = tuple(
 )
 """What the model may choose; no_answer_repeated is the agent's own decision."""
 NO_CATEGORY: Final = "none"
-PRIORITIES: Final[tuple[Priority, ...]] = ("low", "normal", "high", "urgent")
 DEFAULT_COMPANY: Final = "our company"
 """Used in the triage and rewrite prompts when the caller does not name the tenant."""
 

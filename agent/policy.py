@@ -16,10 +16,9 @@ from typing import Any, cast
 
 import yaml
 
-from agent.result import Priority
+from agent.result import PRIORITIES, Priority
 
 LANGUAGES = ("fr", "ar", "darija", "arabizi", "en")
-PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
 
 
 class PolicyError(ValueError):

@@ -10,27 +10,18 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from prompts.catalog import ESCALATION_CATEGORIES
+from prompts.catalog import PRIORITIES as PRIORITIES
+from prompts.catalog import Priority as Priority
+from prompts.catalog import ReplyLanguage as ReplyLanguage
+
 Action = Literal["answer", "clarify", "escalate", "refuse"]
 DetectedLanguage = Literal["fr", "ar", "darija", "arabizi", "en"]
-ReplyLanguage = Literal["fr", "ar", "en"]
-Priority = Literal["low", "normal", "high", "urgent"]
 ConversationStatus = Literal["bot", "waiting_human", "human", "closed"]
 Mode = Literal["generative", "extractive"]
 
-CATEGORIES: tuple[str, ...] = (
-    "human_request",
-    "complaint",
-    "billing_anomaly",
-    "payment_difficulty",
-    "cancellation",
-    "fraud",
-    "vulnerability",
-    "distress",
-    "legal",
-    "data_protection",
-    "service_anomaly",
-    "no_answer_repeated",
-)
+CATEGORIES: tuple[str, ...] = ESCALATION_CATEGORIES
+"""The escalation categories of the contract; ``prompts`` holds their adviser texts."""
 
 
 class LanguageInfo(BaseModel):

@@ -17,7 +17,7 @@ from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from types import MappingProxyType
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar, get_args
 
 import yaml
 
@@ -39,23 +39,11 @@ EscalationCategory = Literal[
 ]
 Priority = Literal["low", "normal", "high", "urgent"]
 
-REPLY_LANGUAGES: Final[tuple[ReplyLanguage, ...]] = ("fr", "ar", "en")
-ADVISER_LANGUAGES: Final[tuple[AdviserLanguage, ...]] = ("fr", "en")
-ESCALATION_CATEGORIES: Final[tuple[EscalationCategory, ...]] = (
-    "human_request",
-    "complaint",
-    "billing_anomaly",
-    "payment_difficulty",
-    "cancellation",
-    "fraud",
-    "vulnerability",
-    "distress",
-    "legal",
-    "data_protection",
-    "service_anomaly",
-    "no_answer_repeated",
-)
-PRIORITIES: Final[tuple[Priority, ...]] = ("low", "normal", "high", "urgent")
+# One spelling of each list: the tuples are read off the Literal types.
+REPLY_LANGUAGES: Final[tuple[ReplyLanguage, ...]] = get_args(ReplyLanguage)
+ADVISER_LANGUAGES: Final[tuple[AdviserLanguage, ...]] = get_args(AdviserLanguage)
+ESCALATION_CATEGORIES: Final[tuple[EscalationCategory, ...]] = get_args(EscalationCategory)
+PRIORITIES: Final[tuple[Priority, ...]] = get_args(Priority)
 
 _PACKAGE: Final = __package__ or "prompts"
 _KEY: Final = re.compile(r"[a-z][a-z0-9_]*\Z")
