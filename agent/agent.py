@@ -78,6 +78,10 @@ class _Turn:
 Event = str | TurnResult | RelayedMessage
 
 
+def _escalate(language: TurnLanguage, decision: TriageDecision) -> _Reply:
+    return _Reply("escalate", message("handoff_notice", language.reply), [], decision)
+
+
 class Agent:
     def __init__(
         self,
@@ -168,7 +172,7 @@ class Agent:
             reply = _Reply("refuse", message("abuse_warning", language.reply), [])
         elif decision is not None and (decision.hard_rule or self._chat_model is None):
             # The safety floor: a model may add an escalation, never remove this one.
-            reply = _Reply("escalate", message("handoff_notice", language.reply), [], decision)
+            reply = _escalate(language, decision)
         return _Turn(started, context, conversation, redaction, history, language, reply, decision)
 
     def _retrieve(self, turn: _Turn, query: str) -> list[RetrievedChunk]:
@@ -187,71 +191,25 @@ class Agent:
         return self._finish(turn)
 
     async def _generate(self, turn: _Turn, model: ChatModel) -> AsyncIterator[Event]:
-        """Generative mode: the model classifies, rewrites and writes; any failure falls
-        back to the extractive step it replaces, and the turn reports mode=extractive."""
-        language, text = turn.language, turn.redaction.text
+        """Generative mode: the model classifies, rewrites and writes; any failure makes
+        the rest of the turn extractive, and the turn reports mode=extractive."""
         history: list[tuple[str, str]] = [(m.role, m.text) for m in turn.history]
         company = turn.context.profile.display_name
         turn.mode = "generative"
-        llm_started = time.perf_counter()
-        try:
-            verdict = await model.classify(message=text, history=history, company=company)
-            if verdict.category and verdict.needs_human:
-                category = turn.context.triage.policy.categories.get(verdict.category)
-                decision = TriageDecision(
-                    verdict.category,
-                    verdict.priority,
-                    bool(category and category.hard_rule),
-                    f"model: {verdict.reason}",
-                )
-                turn.reply = _Reply(
-                    "escalate", message("handoff_notice", language.reply), [], decision
-                )
-        except LlmError:
-            # The endpoint is failing: the rest of this turn is extractive.
-            turn.mode = "extractive"
-            turn.llm_ms = (time.perf_counter() - llm_started) * 1000
-            if turn.decision is not None:
-                turn.reply = _Reply(
-                    "escalate", message("handoff_notice", language.reply), [], turn.decision
-                )
-            result = self._complete(turn)
-            yield result.text
-            yield result
+        started = time.perf_counter()
+        ready = await self._before_writing(turn, model, history, company, started)
+        if isinstance(ready, TurnResult):
+            yield ready.text
+            yield ready
             return
-        if turn.reply is not None:
-            turn.llm_ms = (time.perf_counter() - llm_started) * 1000
-            result = self._finish(turn)
-            yield result.text
-            yield result
-            return
-        query = retrieval_query(text, turn.history)
-        if history:
-            try:
-                query = await model.rewrite_query(question=text, history=history, company=company)
-            except LlmError:
-                turn.mode = "extractive"
-                turn.llm_ms = (time.perf_counter() - llm_started) * 1000
-                result = self._complete(turn)
-                yield result.text
-                yield result
-                return
-        chunks = self._retrieve(turn, query)
-        if not is_grounded(chunks):
-            turn.llm_ms = (time.perf_counter() - llm_started) * 1000
-            result = self._finish_with(
-                turn, self._answer(query, chunks, language, turn.conversation, turn.context)
-            )
-            yield result.text
-            yield result
-            return
+        query, chunks = ready
         passages = [Passage.from_chunk(c) for c in chunks]
         pieces: list[str] = []
         try:
             async for piece in model.stream_answer(
                 company=company,
-                reply_language=language.reply,
-                question=text,
+                reply_language=turn.language.reply,
+                question=turn.redaction.text,
                 history=history,
                 passages=passages,
             ):
@@ -260,14 +218,59 @@ class Agent:
         except LlmError:
             turn.mode = "extractive"
             pieces = []
-        turn.llm_ms = (time.perf_counter() - llm_started) * 1000
+        turn.llm_ms = (time.perf_counter() - started) * 1000
         if not pieces:
-            reply = self._answer(query, chunks, language, turn.conversation, turn.context)
+            reply = self._answer(query, chunks, turn.language, turn.conversation, turn.context)
         else:
             reply = self._generated_reply("".join(pieces), chunks, passages, turn)
-        result = self._finish_with(turn, reply)
-        yield result
-        return
+        yield self._finish_with(turn, reply)
+
+    async def _before_writing(
+        self,
+        turn: _Turn,
+        model: ChatModel,
+        history: list[tuple[str, str]],
+        company: str,
+        started: float,
+    ) -> TurnResult | tuple[str, list[RetrievedChunk]]:
+        """Classify, rewrite and retrieve: a finished turn when nothing is left to write,
+        otherwise the query and the passages to write from."""
+        text = turn.redaction.text
+
+        def finished(extractive: bool) -> TurnResult:
+            turn.llm_ms = (time.perf_counter() - started) * 1000
+            if extractive:
+                turn.mode = "extractive"  # the endpoint is failing: no further call
+                return self._complete(turn)
+            return self._finish(turn)
+
+        try:
+            verdict = await model.classify(message=text, history=history, company=company)
+        except LlmError:
+            if turn.decision is not None:
+                turn.reply = _escalate(turn.language, turn.decision)
+            return finished(extractive=True)
+        if verdict.category and verdict.needs_human:
+            category = turn.context.triage.policy.categories.get(verdict.category)
+            decision = TriageDecision(
+                verdict.category,
+                verdict.priority,
+                bool(category and category.hard_rule),
+                f"model: {verdict.reason}",
+            )
+            turn.reply = _escalate(turn.language, decision)
+            return finished(extractive=False)
+        query = retrieval_query(text, turn.history)
+        if history:
+            try:
+                query = await model.rewrite_query(question=text, history=history, company=company)
+            except LlmError:
+                return finished(extractive=True)
+        chunks = self._retrieve(turn, query)
+        if not is_grounded(chunks):
+            turn.reply = self._answer(query, chunks, turn.language, turn.conversation, turn.context)
+            return finished(extractive=False)
+        return query, chunks
 
     def _generated_reply(
         self,
