@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+BASELINE_REVISION = "0001"
 
 
 class Base(DeclarativeBase):
@@ -30,11 +35,24 @@ def create_database_engine(url: str) -> Engine:
 
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    # Issue 5 replaces this with Alembic migrations applied at start.
-    from api import models  # noqa: F401  - registers the tables on Base.metadata
-
-    Base.metadata.create_all(engine)
+    migrate(engine)
     return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration; safe to run at every start.
+
+    A database created before migrations existed holds the baseline schema: it is
+    stamped with the baseline revision, then upgraded like any other.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        tables = set(inspect(connection).get_table_names())
+        if "tenants" in tables and "alembic_version" not in tables:
+            command.stamp(config, BASELINE_REVISION)
+        command.upgrade(config, "head")
 
 
 def session_factory(engine: Engine) -> sessionmaker:  # type: ignore[type-arg]

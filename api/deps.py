@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
 from api.errors import ApiError
 from api.services import Services
-from api.tenants import StaffUser
+from api.tenants import Role, StaffUser
 
 
 def get_services(request: Request) -> Services:
@@ -32,3 +33,20 @@ def current_staff(
 
 
 StaffDep = Annotated[StaffUser, Depends(current_staff)]
+
+
+def require_role(*roles: Role) -> Callable[[StaffUser], StaffUser]:
+    """An admin may do everything an adviser or QA member may."""
+    allowed = {*roles, "admin"}
+
+    def check(user: StaffDep) -> StaffUser:
+        if user.role not in allowed:
+            raise ApiError(403, "forbidden", f"this needs the {' or '.join(sorted(allowed))} role")
+        return user
+
+    return check
+
+
+AdviserDep = Annotated[StaffUser, Depends(require_role("adviser"))]
+QaDep = Annotated[StaffUser, Depends(require_role("qa"))]
+AdminDep = Annotated[StaffUser, Depends(require_role("admin"))]

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.agent import Agent
+from api.config import ApiConfig
 from api.tenants import TenantRegistry
 from knowledge_base.retrieval import HybridRetriever
 
@@ -11,6 +15,15 @@ from knowledge_base.retrieval import HybridRetriever
 class Services(Protocol):
     @property
     def tenants(self) -> TenantRegistry: ...
+
+    @property
+    def sessions(self) -> sessionmaker[Session]: ...
+
+    @property
+    def agent(self) -> Agent: ...
+
+    @property
+    def api_config(self) -> ApiConfig: ...
 
     def retriever(self, tenant: str) -> HybridRetriever: ...
 

@@ -87,6 +87,13 @@ class TenantRegistry:
             )
         return Tenant(row.name, row.display_name, row.publishable_key)
 
+    def by_publishable_key(self, key: str) -> Tenant | None:
+        if not key.startswith("pk_"):
+            return None
+        with self._sessions() as session:
+            row = session.scalar(select(TenantRow).where(TenantRow.publishable_key == key))
+        return None if row is None else Tenant(row.name, row.display_name, row.publishable_key)
+
     def settings(self, name: str) -> dict[str, Any]:
         with self._sessions() as session:
             row = session.get(TenantRow, name)

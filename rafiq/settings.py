@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(default=40, ge=0, le=1000)
     max_file_bytes: int = Field(default=20_000_000, ge=1)
 
+    max_message_chars: int = Field(default=4000, ge=100, le=100_000)
+    max_body_bytes: int = Field(default=64_000, ge=1000)
+    rate_per_minute: int = Field(
+        default=30, ge=1, description="Customer messages per conversation per minute."
+    )
+    rate_burst: int = Field(default=10, ge=1)
+    sse_heartbeat_s: float = Field(default=15.0, gt=0)
+    presence_window_s: float = Field(default=120.0, gt=0)
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     samples_dir: Path = Path("samples")

@@ -15,6 +15,7 @@ from agent.llm import ChatModel, LangChainChatModel
 from agent.policy import default_policy, parse_policy
 from agent.tenant import TenantProfile
 from agent.triage import Triage
+from api.config import ApiConfig
 from api.conversation_store import SqlConversationStore
 from api.database import create_database_engine, session_factory
 from api.tenants import TenantRegistry
@@ -100,6 +101,19 @@ class Container:
             model=s.llm_model,
             timeout_s=s.llm_timeout_s,
             context_window=s.llm_context_window,
+        )
+
+    @cached_property
+    def api_config(self) -> ApiConfig:
+        s = self.settings
+        return ApiConfig(
+            secret_key=s.secret_key.get_secret_value(),
+            max_message_chars=s.max_message_chars,
+            max_body_bytes=s.max_body_bytes,
+            rate_per_minute=s.rate_per_minute,
+            rate_burst=s.rate_burst,
+            sse_heartbeat_s=s.sse_heartbeat_s,
+            presence_window_s=s.presence_window_s,
         )
 
     @cached_property

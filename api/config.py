@@ -1,0 +1,24 @@
+"""What the HTTP layer is configured with; ``rafiq.wiring`` fills it from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    secret_key: str
+    """Derives webhook signing secrets; never sent anywhere."""
+    max_message_chars: int = 4000
+    max_body_bytes: int = 64_000
+    rate_per_minute: int = 30
+    """Customer messages per conversation, and requests per publishable key x10."""
+    rate_burst: int = 10
+    sse_heartbeat_s: float = 15.0
+    sse_poll_s: float = 1.0
+    """How often a stream looks at the database even without a local wake-up: events
+    written by another replica arrive within this delay."""
+    presence_window_s: float = 120.0
+    """An adviser seen within this window counts as available."""
+    webhook_poll_s: float = 1.0
+    webhook_max_attempts: int = 8
