@@ -94,9 +94,15 @@ class Agent:
         self._chat_model = chat_model
 
     def turn(
-        self, tenant: str, text: str, conversation_id: str | None = None
+        self,
+        tenant: str,
+        text: str,
+        conversation_id: str | None = None,
+        client_message_id: str | None = None,
     ) -> TurnResult | RelayedMessage:
-        prepared = self._prepare(tenant, text, conversation_id)
+        """``client_message_id`` is stored with the customer's message; a second message
+        with the same id raises DuplicateMessageError before any work is done."""
+        prepared = self._prepare(tenant, text, conversation_id, client_message_id)
         if isinstance(prepared, RelayedMessage):
             return prepared
         if self._chat_model is None or prepared.reply is not None:
@@ -104,14 +110,20 @@ class Agent:
         return asyncio.run(self._last(self._generate(prepared, self._chat_model)))
 
     async def stream(
-        self, tenant: str, text: str, conversation_id: str | None = None
+        self,
+        tenant: str,
+        text: str,
+        conversation_id: str | None = None,
+        client_message_id: str | None = None,
     ) -> AsyncIterator[Event]:
         """Text deltas as the answer is written, then the TurnResult (or RelayedMessage).
 
         If the model fails mid-answer the deltas stop and the final TurnResult carries
         the extractive fallback: its ``text`` is what the customer must end up seeing.
         """
-        prepared = self._prepare(tenant, text, conversation_id)
+        prepared = await asyncio.to_thread(
+            self._prepare, tenant, text, conversation_id, client_message_id
+        )
         if isinstance(prepared, RelayedMessage):
             yield prepared
         elif self._chat_model is None or prepared.reply is not None:
@@ -131,7 +143,7 @@ class Agent:
         return last
 
     def _prepare(
-        self, tenant: str, text: str, conversation_id: str | None
+        self, tenant: str, text: str, conversation_id: str | None, client_message_id: str | None
     ) -> _Turn | RelayedMessage:
         started = time.perf_counter()
         context = self._tenants(tenant)
@@ -144,7 +156,11 @@ class Agent:
         history = self._store.history(conversation.id, MAX_HISTORY)
         if conversation.status in ("waiting_human", "human", "closed"):
             stored = self._store.add_message(
-                conversation.id, "customer", redaction.text, {"redactions": redaction.kinds}
+                conversation.id,
+                "customer",
+                redaction.text,
+                {"redactions": redaction.kinds},
+                client_message_id=client_message_id,
             )
             return RelayedMessage(
                 conversation_id=conversation.id,
@@ -160,6 +176,7 @@ class Agent:
             "customer",
             redaction.text,
             {"language": language.detected, "redactions": redaction.kinds},
+            client_message_id=client_message_id,
         )
         screening = screen(redaction.text)
         decision = context.triage.classify(redaction.text)
@@ -361,7 +378,9 @@ class Agent:
                     language=language.detected,
                     summary=summary,
                     citations=[c.model_dump() for c in reply.citations],
+                    suggested_reply=self._suggested_reply(context, language, redaction.text),
                 ),
+                actor="bot",
             )
             escalation = Escalation(
                 category=decision.category,
@@ -399,6 +418,47 @@ class Agent:
                 llm=turn.llm_ms,
             ),
         )
+
+    def request_handoff(self, tenant: str, conversation_id: str, reason: str | None) -> str:
+        """The customer asked for a human (the widget's button): queue the conversation
+        with the same summary and suggested reply an escalation gets; returns its id."""
+        context = self._tenants(tenant)
+        conversation = self._store.get(tenant, conversation_id)
+        history = self._store.history(conversation.id, MAX_HISTORY)
+        last_customer = next((m.text for m in reversed(history) if m.role == "customer"), "")
+        note = redact(reason).text if reason else ""
+        text = last_customer or note
+        language = turn_language(text, conversation.language, context.profile.arabizi_reply)
+        category = context.triage.policy.categories.get("human_request")
+        decision = TriageDecision(
+            "human_request", category.priority if category else "high", True, "button"
+        )
+        excerpt = " — ".join(part for part in (note, last_customer) if part) or adviser_text(
+            "no_message"
+        )
+        return self._store.open_handoff(
+            conversation.id,
+            HandoffRequest(
+                category="human_request",
+                reason=adviser_text("reason.human_request"),
+                priority=decision.priority,
+                language=language.detected,
+                summary=self._summary(conversation, language, decision, excerpt),
+                suggested_reply=self._suggested_reply(context, language, last_customer),
+            ),
+            actor="customer",
+        )
+
+    def _suggested_reply(self, context: TenantContext, language: TurnLanguage, text: str) -> str:
+        """A first reply for the adviser to edit: a greeting, and the documentation's
+        answer to the customer's last message when there is a grounded one."""
+        opening = message("adviser_opening", language.reply)
+        if not text.strip():
+            return opening
+        answer = extract(text, context.retriever.search(text, RETRIEVAL_K), language.reply)
+        if answer is None or answer.needs_preface:
+            return opening
+        return f"{opening}\n\n{answer.text}"
 
     def _summary(
         self,

@@ -51,6 +51,10 @@ class ConversationNotFoundError(LookupError):
     pass
 
 
+class DuplicateMessageError(ValueError):
+    """The client already sent a message with this id: its first answer stands."""
+
+
 class ConversationStore(Protocol):
     def create(self, tenant: str) -> Conversation: ...
 
@@ -63,18 +67,29 @@ class ConversationStore(Protocol):
         ...
 
     def add_message(
-        self, conversation_id: str, role: Role, text: str, meta: dict[str, Any] | None = None
-    ) -> Message: ...
+        self,
+        conversation_id: str,
+        role: Role,
+        text: str,
+        meta: dict[str, Any] | None = None,
+        *,
+        client_message_id: str | None = None,
+    ) -> Message:
+        """Raises DuplicateMessageError when ``client_message_id`` was already used."""
+        ...
 
     def update(
         self,
         conversation_id: str,
         *,
-        status: ConversationStatus | None = None,
         language: DetectedLanguage | None = None,
         consecutive_misses: int | None = None,
-    ) -> Conversation: ...
+    ) -> Conversation:
+        """Status changes go through the handoff workflow, never through here."""
+        ...
 
-    def open_handoff(self, conversation_id: str, request: HandoffRequest) -> str:
-        """Queues the conversation for an adviser; returns the handoff id."""
+    def open_handoff(self, conversation_id: str, request: HandoffRequest, actor: str) -> str:
+        """Queues the conversation for an adviser; returns the handoff id.
+
+        ``actor`` is who asked: ``bot`` (an escalation) or ``customer``."""
         ...

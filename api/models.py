@@ -33,6 +33,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes for timezone-aware columns; they were stored as UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 class TenantRow(Base):
     __tablename__ = "tenants"
 

@@ -8,7 +8,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.agent import Agent
 from api.config import ApiConfig
+from api.customers import CustomerDesk
+from api.events import EventLog
+from api.handoffs import HandoffDesk
 from api.tenants import TenantRegistry
+from api.webhooks import WebhookDeliverer
 from knowledge_base.retrieval import HybridRetriever
 
 
@@ -24,6 +28,18 @@ class Services(Protocol):
 
     @property
     def api_config(self) -> ApiConfig: ...
+
+    @property
+    def customers(self) -> CustomerDesk: ...
+
+    @property
+    def desk(self) -> HandoffDesk: ...
+
+    @property
+    def events(self) -> EventLog: ...
+
+    @property
+    def webhooks(self) -> WebhookDeliverer: ...
 
     def retriever(self, tenant: str) -> HybridRetriever: ...
 

@@ -143,6 +143,17 @@ class TenantRegistry:
                 row.revoked_at = datetime.now(UTC)
         return len(rows)
 
+    def active_users_named(self, name: str) -> int:
+        """Across tenants: how many unrevoked tokens carry this user name."""
+        with self._sessions() as session:
+            return len(
+                session.scalars(
+                    select(StaffUserRow.id).where(
+                        StaffUserRow.name == name, StaffUserRow.revoked_at.is_(None)
+                    )
+                ).all()
+            )
+
     def authenticate(self, token: str) -> StaffUser | None:
         if not token.startswith("st_"):
             return None

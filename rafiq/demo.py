@@ -12,6 +12,8 @@ from knowledge_base.ingest import IngestReport, ingest
 from rafiq.wiring import Container
 
 DEMO_USER = "demo-admin"
+DEMO_ADVISER = "demo-adviser"
+DEMO_USERS = (DEMO_USER, DEMO_ADVISER)
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class DemoTenant:
     display_name: str
     publishable_key: str
     admin_token: str
+    adviser_token: str
     report: IngestReport
 
 
@@ -45,7 +48,9 @@ def load_sample_tenant(container: Container, folder: Path) -> DemoTenant:
         else None,
     )
     # Demo credentials are re-issued on each start: the old ones stop working.
-    container.tenants.revoke_users_named(name, DEMO_USER)
+    for user in DEMO_USERS:
+        container.tenants.revoke_users_named(name, user)
     token = container.tenants.create_user(name, "admin", DEMO_USER).token
+    adviser = container.tenants.create_user(name, "adviser", DEMO_ADVISER).token
     report = ingest(container.store(name), [folder / "kb"], container.ingest_options(prune=True))
-    return DemoTenant(name, display_name, tenant.publishable_key, token, report)
+    return DemoTenant(name, display_name, tenant.publishable_key, token, adviser, report)

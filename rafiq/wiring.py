@@ -17,8 +17,12 @@ from agent.tenant import TenantProfile
 from agent.triage import Triage
 from api.config import ApiConfig
 from api.conversation_store import SqlConversationStore
+from api.customers import CustomerDesk
 from api.database import create_database_engine, session_factory
+from api.events import EventBell, EventLog
+from api.handoffs import HandoffDesk
 from api.tenants import TenantRegistry
+from api.webhooks import WebhookDeliverer
 from knowledge_base.embeddings import Embedder, create_embedder
 from knowledge_base.embeddings.cache import QueryCachingEmbedder
 from knowledge_base.ingest import IngestOptions
@@ -87,7 +91,32 @@ class Container:
 
     @cached_property
     def conversations(self) -> SqlConversationStore:
-        return SqlConversationStore(self.sessions)
+        return SqlConversationStore(self.sessions, self.bell)
+
+    @cached_property
+    def bell(self) -> EventBell:
+        return EventBell()
+
+    @cached_property
+    def events(self) -> EventLog:
+        return EventLog(self.sessions, self.bell)
+
+    @cached_property
+    def customers(self) -> CustomerDesk:
+        return CustomerDesk(self.sessions, self.bell)
+
+    @cached_property
+    def desk(self) -> HandoffDesk:
+        return HandoffDesk(self.sessions, self.bell, self.tenants, self.api_config)
+
+    @cached_property
+    def webhooks(self) -> WebhookDeliverer:
+        return WebhookDeliverer(
+            self.sessions,
+            self.settings.secret_key.get_secret_value(),
+            max_attempts=self.api_config.webhook_max_attempts,
+            poll_s=self.api_config.webhook_poll_s,
+        )
 
     @cached_property
     def chat_model(self) -> ChatModel | None:

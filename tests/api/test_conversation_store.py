@@ -27,6 +27,7 @@ def test_opening_a_handoff_moves_the_conversation_to_waiting_human(container: Co
     handoff_id = store.open_handoff(
         conversation.id,
         HandoffRequest("fraud", "Carte volée.", "urgent", "fr", "Client (fr) — Fraude : carte"),
+        actor="bot",
     )
     assert handoff_id.startswith("h_")
     assert store.get("acme", conversation.id).status == "waiting_human"

@@ -105,6 +105,17 @@ def test_production_refuses_the_default_secret(rafiq_env: Path) -> None:
     assert_one_line_error(result, 2, "RAFIQ_SECRET_KEY")
 
 
+@pytest.mark.slow
+def test_production_refuses_to_serve_while_demo_tokens_are_valid(rafiq_env: Path) -> None:
+    production = {"RAFIQ_ENV": "production", "RAFIQ_SECRET_KEY": "s" * 40}
+
+    assert_one_line_error(rafiq("demo", "--no-serve", env=production), 2, "never in production")
+    loaded = rafiq("demo", "--no-serve")
+    assert loaded.returncode == 0, loaded.stderr
+    refused = rafiq("serve", "--port", "1", env=production)
+    assert_one_line_error(refused, 2, "demo staff token")
+
+
 @pytest.mark.parametrize(
     "command",
     [

@@ -1,0 +1,422 @@
+"""Customer routes: open a conversation, send messages, follow events, ask for a human."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from agent.conversation import DuplicateMessageError
+from agent.result import ConversationStatus, RelayedMessage, TurnResult
+from api.customers import CustomerConversation
+from api.deps import ServicesDep
+from api.errors import ApiError, ErrorBody
+from api.events import CUSTOMER_EVENT_TYPES
+from api.services import Services
+from api.sse import accepts_event_stream, follow, frame, resume_point, stream_response
+
+router = APIRouter(prefix="/v1/conversations", tags=["customer"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing or malformed token"},
+    404: {"model": ErrorBody, "description": "No such conversation for this token"},
+    422: {"model": ErrorBody, "description": "Invalid request"},
+    429: {"model": ErrorBody, "description": "Too many messages; see Retry-After"},
+}
+
+
+class OpenConversation(BaseModel):
+    locale: Annotated[
+        str | None,
+        Field(max_length=20, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"),
+    ] = Field(None, description="The page or browser language, e.g. `fr-MA`, `ar`, `en`.")
+    metadata: dict[str, str | int | float | bool] | None = Field(
+        None, description="Page context (URL, customer reference...); redacted like messages."
+    )
+
+    model_config = {"json_schema_extra": {"examples": [{"locale": "fr-MA"}]}}
+
+
+class ChatMessage(BaseModel):
+    id: str
+    role: Literal["customer", "bot", "adviser", "system"]
+    text: str
+    created_at: str
+    action: str | None = None
+    citations: list[dict[str, Any]] | None = None
+    author: str | None = None
+
+
+class OpenedConversation(BaseModel):
+    id: str = Field(description="The conversation id (`c_...`).")
+    token: str = Field(description="The conversation token (`ct_...`), shown once.")
+    status: ConversationStatus
+    messages: list[ChatMessage] = Field(description="The greeting and the AI disclosure.")
+
+
+class SendMessage(BaseModel):
+    text: Annotated[str, Field(min_length=1, description="The customer's message.")]
+    client_message_id: Annotated[
+        str | None,
+        Field(
+            max_length=100,
+            pattern=r"^[A-Za-z0-9._:-]+$",
+            description="Chosen by the client; a retry with the same id returns the first "
+            "result and runs no new turn.",
+        ),
+    ] = None
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"text": "Comment payer ma facture ?", "client_message_id": "w-1"}]
+        }
+    }
+
+
+class Relayed(BaseModel):
+    message_id: str
+    conversation_status: ConversationStatus
+
+
+class Transcript(BaseModel):
+    messages: list[ChatMessage]
+    status: ConversationStatus
+    handoff: dict[str, Any] | None = Field(
+        None, description="The open handoff, while waiting for or talking to an adviser."
+    )
+    last_event_id: int = Field(description="Follow `/events` from here to miss nothing.")
+
+
+class HandoffAsk(BaseModel):
+    reason: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class HandoffState(BaseModel):
+    handoff_id: str
+    conversation_status: ConversationStatus
+    advisers_available: bool | None = None
+    queue_position: int | None = None
+    expected_wait_s: float | None = None
+
+
+class StatusOnly(BaseModel):
+    conversation_status: ConversationStatus
+
+
+class Feedback(BaseModel):
+    message_id: Annotated[str, Field(max_length=40)]
+    rating: Annotated[int, Field(ge=1, le=5)] | Literal["up", "down"]
+    comment: Annotated[str | None, Field(max_length=2000)] = None
+
+    model_config = {"json_schema_extra": {"examples": [{"message_id": "m_...", "rating": "up"}]}}
+
+
+class FeedbackSaved(BaseModel):
+    id: str
+    message_id: str
+    rating: str
+    comment: str | None
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if authorization and authorization.startswith("Bearer "):
+        return authorization.removeprefix("Bearer ").strip()
+    return None
+
+
+def _conversation(
+    services: Services, conversation_id: str, authorization: str | None
+) -> CustomerConversation:
+    return services.customers.authenticate(conversation_id, _bearer(authorization))
+
+
+Auth = Annotated[str | None, Header(description="`Bearer ct_...`, from opening the conversation")]
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Open a conversation with the tenant's publishable key",
+    responses={401: {"model": ErrorBody}, 422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+)
+def open_conversation(
+    services: ServicesDep,
+    request: Request,
+    x_rafiq_key: Annotated[str | None, Header(description="The tenant's `pk_...` key")] = None,
+    body: OpenConversation | None = None,
+) -> OpenedConversation:
+    tenant = services.tenants.by_publishable_key(x_rafiq_key or "")
+    if tenant is None:
+        raise ApiError(401, "unauthorized", "send the tenant's publishable key: X-Rafiq-Key")
+    _limit(request, f"key:{tenant.name}", per_key=True)
+    body = body or OpenConversation()
+    conversation, token, welcome = services.customers.open(tenant, body.locale, body.metadata)
+    return OpenedConversation(
+        id=conversation.id,
+        token=token,
+        status=conversation.status,
+        messages=[ChatMessage(**m) for m in welcome],
+    )
+
+
+@router.post(
+    "/{conversation_id}/messages",
+    summary="Send a customer message: the bot's turn, or a message for the adviser",
+    responses={
+        200: {
+            "model": TurnResult,
+            "description": "The TurnResult; with `Accept: text/event-stream`, SSE events "
+            "`delta` (text chunks) then `turn` (the TurnResult).",
+            "content": {"text/event-stream": {}},
+        },
+        202: {"model": Relayed, "description": "Stored for the adviser: no bot reply."},
+        409: {"model": ErrorBody, "description": "The conversation is closed"},
+        **_ERRORS,
+    },
+)
+async def send_message(
+    conversation_id: str,
+    body: SendMessage,
+    request: Request,
+    services: ServicesDep,
+    authorization: Auth = None,
+) -> Response:
+    conversation = await asyncio.to_thread(_conversation, services, conversation_id, authorization)
+    text = body.text.strip()
+    limit = services.api_config.max_message_chars
+    if not text:
+        raise ApiError(422, "invalid_request", "text: the message is empty")
+    if len(text) > limit:
+        raise ApiError(422, "message_too_long", f"text: at most {limit} characters")
+    if body.client_message_id:
+        first = await asyncio.to_thread(
+            services.customers.replay, conversation.id, body.client_message_id
+        )
+        if first is not None:
+            return _replayed(first)
+    _limit(request, f"conv:{conversation.id}", per_key=False)
+    status = await asyncio.to_thread(services.customers.status, conversation.id)
+    if status == "closed":
+        raise ApiError(409, "conversation_closed", "this conversation is closed: open a new one")
+    if accepts_event_stream(request) and status == "bot":
+        return stream_response(_turn_events(request, services, conversation, body, text))
+    try:
+        result = await asyncio.to_thread(
+            services.agent.turn, conversation.tenant, text, conversation.id, body.client_message_id
+        )
+    except DuplicateMessageError:
+        first = await asyncio.to_thread(
+            services.customers.replay, conversation.id, body.client_message_id or ""
+        )
+        assert first is not None
+        return _replayed(first)
+    return await _respond(request, services, conversation, body, result)
+
+
+async def _respond(
+    request: Request,
+    services: Services,
+    conversation: CustomerConversation,
+    body: SendMessage,
+    result: TurnResult | RelayedMessage,
+) -> JSONResponse:
+    document = await _after_turn(request, services, conversation, body, result)
+    return _replayed(document)
+
+
+def _replayed(document: dict[str, Any]) -> JSONResponse:
+    status = 202 if document.get("__relayed__") else 200
+    return JSONResponse({k: v for k, v in document.items() if k != "__relayed__"}, status)
+
+
+async def _after_turn(
+    request: Request,
+    services: Services,
+    conversation: CustomerConversation,
+    body: SendMessage,
+    result: TurnResult | RelayedMessage,
+) -> dict[str, Any]:
+    """Bookkeeping after a turn: metrics, the wait notice, the stored response."""
+    if isinstance(result, RelayedMessage):
+        document: dict[str, Any] = {
+            "message_id": result.message_id,
+            "conversation_status": result.conversation_status,
+            "__relayed__": True,
+        }
+    else:
+        document = result.model_dump(mode="json")
+        metrics = getattr(request.app.state, "metrics", None)
+        if metrics is not None:
+            metrics.observe_turn(
+                conversation.tenant,
+                result.action,
+                result.mode,
+                result.escalation.category if result.escalation else None,
+                result.timings_ms.total / 1000,
+            )
+        if result.escalation is not None:
+            await asyncio.to_thread(
+                services.desk.announce_wait, conversation.tenant, result.escalation.handoff_id
+            )
+    if body.client_message_id:
+        await asyncio.to_thread(
+            services.customers.record_result, conversation.id, body.client_message_id, document
+        )
+    return document
+
+
+async def _turn_events(
+    request: Request,
+    services: Services,
+    conversation: CustomerConversation,
+    body: SendMessage,
+    text: str,
+) -> AsyncIterator[bytes]:
+    try:
+        async for event in services.agent.stream(
+            conversation.tenant, text, conversation.id, body.client_message_id
+        ):
+            if isinstance(event, str):
+                yield frame("delta", {"text": event})
+            else:
+                document = await _after_turn(request, services, conversation, body, event)
+                name = "relayed" if document.get("__relayed__") else "turn"
+                yield frame(name, {k: v for k, v in document.items() if k != "__relayed__"})
+    except DuplicateMessageError:
+        first = await asyncio.to_thread(
+            services.customers.replay, conversation.id, body.client_message_id or ""
+        )
+        yield frame("turn", first)
+
+
+@router.get(
+    "/{conversation_id}/messages",
+    summary="The conversation so far (redacted), its status and the open handoff",
+    responses=_ERRORS,
+)
+def list_messages(
+    conversation_id: str, services: ServicesDep, authorization: Auth = None
+) -> Transcript:
+    conversation = _conversation(services, conversation_id, authorization)
+    last_event_id = services.events.latest_id(conversation.tenant)
+    return Transcript(
+        messages=[ChatMessage(**m) for m in services.customers.messages(conversation.id)],
+        status=services.customers.status(conversation.id),
+        handoff=services.desk.open_handoff_of(conversation.tenant, conversation.id),
+        last_event_id=last_event_id,
+    )
+
+
+@router.get(
+    "/{conversation_id}/events",
+    summary="Server-sent events: messages and status changes (resume with Last-Event-ID)",
+    response_class=Response,
+    responses={200: {"content": {"text/event-stream": {}}}, **_ERRORS},
+)
+async def conversation_events(
+    conversation_id: str,
+    request: Request,
+    services: ServicesDep,
+    authorization: Auth = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> Response:
+    # EventSource cannot send headers: the token may come as ?token=ct_...
+    bearer = authorization or (
+        f"Bearer {request.query_params['token']}" if "token" in request.query_params else None
+    )
+    conversation = await asyncio.to_thread(_conversation, services, conversation_id, bearer)
+    log = services.events
+    start = resume_point(
+        request, last_event_id, await asyncio.to_thread(log.latest_id, conversation.tenant)
+    )
+    fetch = partial(_customer_events, services, conversation.tenant, conversation.id)
+    return stream_response(follow(request, log, fetch, start, services.api_config))
+
+
+def _customer_events(services: Services, tenant: str, conversation_id: str, after: int) -> Any:
+    return services.events.after(
+        tenant, after, conversation_id=conversation_id, types=CUSTOMER_EVENT_TYPES
+    )
+
+
+@router.post(
+    "/{conversation_id}/handoff",
+    summary="The customer asks for a human adviser",
+    responses={
+        200: {"model": HandoffState, "description": "Already waiting for or with an adviser"},
+        201: {"model": HandoffState, "description": "Queued for an adviser"},
+        409: {"model": ErrorBody, "description": "The conversation is closed"},
+        **_ERRORS,
+    },
+)
+def ask_for_human(
+    conversation_id: str,
+    services: ServicesDep,
+    response: Response,
+    authorization: Auth = None,
+    body: HandoffAsk | None = None,
+) -> HandoffState:
+    conversation = _conversation(services, conversation_id, authorization)
+    status = services.customers.status(conversation.id)
+    if status == "closed":
+        raise ApiError(409, "conversation_closed", "this conversation is closed: open a new one")
+    existing = services.desk.open_handoff_of(conversation.tenant, conversation.id)
+    if existing is not None:
+        response.status_code = 200
+        return HandoffState(handoff_id=existing["id"], conversation_status=status)
+    handoff_id = services.agent.request_handoff(
+        conversation.tenant, conversation.id, (body or HandoffAsk()).reason
+    )
+    found = services.desk.announce_wait(conversation.tenant, handoff_id)
+    response.status_code = 201
+    return HandoffState(
+        handoff_id=handoff_id, conversation_status="waiting_human", **found.as_dict()
+    )
+
+
+@router.delete(
+    "/{conversation_id}/handoff",
+    summary="The customer cancels while waiting for an adviser",
+    responses={409: {"model": ErrorBody, "description": "Nothing to cancel"}, **_ERRORS},
+)
+def cancel_handoff(
+    conversation_id: str, services: ServicesDep, authorization: Auth = None
+) -> StatusOnly:
+    conversation = _conversation(services, conversation_id, authorization)
+    services.desk.cancel(conversation.tenant, conversation.id)
+    return StatusOnly(conversation_status="bot")
+
+
+@router.post(
+    "/{conversation_id}/feedback",
+    summary="Rate an answer: 1-5, or up / down",
+    responses={
+        200: {"model": FeedbackSaved, "description": "Replaced an earlier rating"},
+        201: {"model": FeedbackSaved, "description": "Recorded"},
+        **_ERRORS,
+    },
+)
+def give_feedback(
+    conversation_id: str,
+    body: Feedback,
+    services: ServicesDep,
+    response: Response,
+    authorization: Auth = None,
+) -> FeedbackSaved:
+    conversation = _conversation(services, conversation_id, authorization)
+    saved, created = services.customers.feedback(
+        conversation.id, body.message_id, str(body.rating), body.comment
+    )
+    response.status_code = 201 if created else 200
+    return FeedbackSaved(**saved)
+
+
+def _limit(request: Request, key: str, *, per_key: bool) -> None:
+    limits = getattr(request.app.state, "limits", None)
+    if limits is not None:
+        (limits.per_key if per_key else limits.per_conversation).check(key)
