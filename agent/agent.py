@@ -10,11 +10,17 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 
 from agent.context import retrieval_query
-from agent.conversation import Conversation, ConversationStore, HandoffRequest, Message
+from agent.conversation import (
+    WELCOME,
+    Conversation,
+    ConversationStore,
+    HandoffRequest,
+    Message,
+)
 from agent.extractive import extract, is_grounded
 from agent.language import TurnLanguage, turn_language
 from agent.llm import ChatModel, LlmError, Passage, cited_chunk_ids
@@ -78,6 +84,20 @@ class _Turn:
 Event = str | TurnResult | RelayedMessage
 
 
+@dataclass(frozen=True)
+class HandoffDraft:
+    """What the model writes for the adviser once a handoff is queued."""
+
+    summary: str
+    suggested_reply: str | None
+
+
+def _without_markers(answer: str, chunk_ids: Iterable[str]) -> str:
+    # The widget lists sources itself; the ids in brackets are for machines.
+    markers = re.compile(r"\s*\[(?:" + "|".join(map(re.escape, chunk_ids)) + r")\]")
+    return markers.sub("", answer).strip()
+
+
 def _escalate(language: TurnLanguage, decision: TriageDecision) -> _Reply:
     return _Reply("escalate", message("handoff_notice", language.reply), [], decision)
 
@@ -92,6 +112,10 @@ class Agent:
         self._store = store
         self._tenants = tenants
         self._chat_model = chat_model
+
+    @property
+    def generative(self) -> bool:
+        return self._chat_model is not None
 
     def turn(
         self,
@@ -134,6 +158,15 @@ class Agent:
             async for event in self._generate(prepared, self._chat_model):
                 yield event
 
+    def _history(self, conversation_id: str) -> list[Message]:
+        """The exchange so far; the greeting and AI disclosure every conversation opens
+        with are not context (they would make every first question a follow-up)."""
+        return [
+            m
+            for m in self._store.history(conversation_id, MAX_HISTORY)
+            if m.meta.get("action") != WELCOME
+        ]
+
     @staticmethod
     async def _last(events: AsyncIterator[Event]) -> TurnResult | RelayedMessage:
         last: Event | None = None
@@ -153,7 +186,7 @@ class Agent:
             else self._store.create(tenant)
         )
         redaction = redact(text)
-        history = self._store.history(conversation.id, MAX_HISTORY)
+        history = self._history(conversation.id)
         if conversation.status in ("waiting_human", "human", "closed"):
             stored = self._store.add_message(
                 conversation.id,
@@ -310,10 +343,7 @@ class Agent:
             )
             for cid in cited
         ]
-        # The widget lists sources itself; the ids in brackets are for machines.
-        markers = re.compile(r"\s*\[(?:" + "|".join(map(re.escape, by_id)) + r")\]")
-        text = markers.sub("", answer).strip()
-        return _Reply("answer", text, citations)
+        return _Reply("answer", _without_markers(answer, by_id), citations)
 
     def _finish_with(self, turn: _Turn, reply: _Reply) -> TurnResult:
         turn.reply = reply
@@ -424,7 +454,7 @@ class Agent:
         with the same summary and suggested reply an escalation gets; returns its id."""
         context = self._tenants(tenant)
         conversation = self._store.get(tenant, conversation_id)
-        history = self._store.history(conversation.id, MAX_HISTORY)
+        history = self._history(conversation.id)
         last_customer = next((m.text for m in reversed(history) if m.role == "customer"), "")
         note = redact(reason).text if reason else ""
         text = last_customer or note
@@ -448,6 +478,41 @@ class Agent:
             ),
             actor="customer",
         )
+
+    async def draft_handoff(self, tenant: str, conversation_id: str) -> HandoffDraft | None:
+        """Generative mode: a handover note and a grounded first reply written by the
+        model; None without a model or when it fails (the extractive drafts stay)."""
+        model = self._chat_model
+        if model is None:
+            return None
+        context = self._tenants(tenant)
+        conversation = self._store.get(tenant, conversation_id)
+        messages = self._history(conversation.id)
+        history: list[tuple[str, str]] = [(m.role, m.text) for m in messages]
+        company = context.profile.display_name
+        question = next((m.text for m in reversed(messages) if m.role == "customer"), "")
+        language = turn_language(question, conversation.language, context.profile.arabizi_reply)
+        try:
+            summary = await model.summarize(history=history, company=company)
+            reply: str | None = None
+            chunks = context.retriever.search(question, RETRIEVAL_K) if question else []
+            if is_grounded(chunks):
+                pieces = [
+                    piece
+                    async for piece in model.stream_answer(
+                        company=company,
+                        reply_language=language.reply,
+                        question=question,
+                        history=history,
+                        passages=[Passage.from_chunk(c) for c in chunks],
+                    )
+                ]
+                answer = "".join(pieces).strip()
+                if answer and answer != message("no_answer", language.reply):
+                    reply = _without_markers(answer, [c.chunk_id for c in chunks])
+        except LlmError:
+            return None
+        return HandoffDraft(summary, reply)
 
     def _suggested_reply(self, context: TenantContext, language: TurnLanguage, text: str) -> str:
         """A first reply for the adviser to edit: a greeting, and the documentation's

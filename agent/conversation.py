@@ -13,6 +13,8 @@ from typing import Any, Literal, Protocol
 from agent.result import ConversationStatus, DetectedLanguage, Priority
 
 Role = Literal["customer", "bot", "adviser", "system"]
+WELCOME: str = "welcome"
+"""The ``action`` in the metadata of the greeting messages a conversation opens with."""
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ DEFAULT_COMPANY: Final = "our company"
 
 TRIAGE_REPLY_TOKENS: Final = 300
 REWRITE_REPLY_TOKENS: Final = 120
+SUMMARY_REPLY_TOKENS: Final = 300
 # Chat formats wrap each message in a few tokens of role markup, and prime the reply.
 _TOKENS_PER_MESSAGE: Final = 8
 _REPLY_PRIMING_TOKENS: Final = 4
@@ -168,6 +169,10 @@ class ChatModel(Protocol):
     async def rewrite_query(
         self, *, question: str, history: History, company: str | None = None
     ) -> str: ...
+
+    async def summarize(self, *, history: History, company: str | None = None) -> str:
+        """A two- or three-sentence French handover note for the adviser."""
+        ...
 
 
 class _TriageReply(BaseModel):
@@ -500,6 +505,25 @@ class LangChainChatModel:
         if not query:
             raise LlmError("the LLM returned an empty query", "empty")
         return query
+
+    async def summarize(self, *, history: History, company: str | None = None) -> str:
+        prompt = llm_prompt("summary")
+        system = prompt.format_system(company=company or DEFAULT_COMPANY)
+        kept = self._fit_history(
+            history, SUMMARY_REPLY_TOKENS, system, prompt.format_user(conversation="")
+        )
+        user = prompt.format_user(conversation=format_history(kept))
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                reply = await self._for_this_loop().answer.ainvoke(
+                    [SystemMessage(system), HumanMessage(user)]
+                )
+        except Exception as exc:
+            raise self._error(exc) from None
+        note = " ".join(str(reply.text).split())
+        if not note:
+            raise LlmError("the LLM returned an empty summary", "empty")
+        return note
 
     def _answer_messages(
         self,

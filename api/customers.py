@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.conversation import WELCOME
 from agent.redaction import redact
 from agent.result import ReplyLanguage
 from api.conversation_store import append_message, message_payload, new_id
@@ -89,7 +90,7 @@ class CustomerDesk:
                     row,
                     "bot",
                     message(key, language, company=tenant.display_name),
-                    {"action": "welcome"},
+                    {"action": WELCOME},
                 )
                 for key in ("greeting", "ai_disclosure")
             ]

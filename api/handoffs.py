@@ -320,6 +320,18 @@ class HandoffDesk:
         self._bell.ring()
         return item
 
+    def set_drafts(self, tenant: str, handoff_id: str, summary: str, reply: str | None) -> None:
+        """The model's handover note and suggested reply replace the template ones."""
+        with self._sessions.begin() as session:
+            row = self._handoff(session, tenant, handoff_id)
+            row.summary = redact(summary).text
+            if reply:
+                row.suggested_reply = redact(reply).text
+            record_event(
+                session, tenant, "handoff", {"action": "updated", "handoff": handoff_payload(row)}
+            )
+        self._bell.ring()
+
     def touch(self, user: StaffUser) -> None:
         """Presence: an adviser using the console is available for new handoffs."""
         now = datetime.now(UTC)
@@ -403,6 +415,10 @@ class HandoffDesk:
                 .limit(1)
             )
             return None if row is None else self._summary_item(session, row)
+
+    def conversation_of(self, tenant: str, handoff_id: str) -> str:
+        with self._sessions() as session:
+            return self._handoff(session, tenant, handoff_id).conversation_id
 
     def waiting_count(self, tenant: str) -> int:
         with self._sessions() as session:

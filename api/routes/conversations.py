@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -263,6 +264,7 @@ async def _after_turn(
             await asyncio.to_thread(
                 services.desk.announce_wait, conversation.tenant, result.escalation.handoff_id
             )
+            draft_in_background(services, conversation.tenant, result.escalation.handoff_id)
     if body.client_message_id:
         await asyncio.to_thread(
             services.customers.record_result, conversation.id, body.client_message_id, document
@@ -354,29 +356,49 @@ def _customer_events(services: Services, tenant: str, conversation_id: str, afte
         **_ERRORS,
     },
 )
-def ask_for_human(
+async def ask_for_human(
     conversation_id: str,
     services: ServicesDep,
     response: Response,
     authorization: Auth = None,
     body: HandoffAsk | None = None,
 ) -> HandoffState:
+    state, created = await asyncio.to_thread(
+        _ask_for_human, services, conversation_id, authorization, body or HandoffAsk()
+    )
+    if created:
+        draft_in_background(services, state.conversation_tenant, state.handoff_id)
+    response.status_code = 201 if created else 200
+    return state.public
+
+
+@dataclass(frozen=True)
+class _Asked:
+    public: HandoffState
+    conversation_tenant: str
+
+    @property
+    def handoff_id(self) -> str:
+        return self.public.handoff_id
+
+
+def _ask_for_human(
+    services: Services, conversation_id: str, authorization: str | None, body: HandoffAsk
+) -> tuple[_Asked, bool]:
     conversation = _conversation(services, conversation_id, authorization)
     status = services.customers.status(conversation.id)
     if status == "closed":
         raise ApiError(409, "conversation_closed", "this conversation is closed: open a new one")
     existing = services.desk.open_handoff_of(conversation.tenant, conversation.id)
     if existing is not None:
-        response.status_code = 200
-        return HandoffState(handoff_id=existing["id"], conversation_status=status)
-    handoff_id = services.agent.request_handoff(
-        conversation.tenant, conversation.id, (body or HandoffAsk()).reason
-    )
+        state = HandoffState(handoff_id=existing["id"], conversation_status=status)
+        return _Asked(state, conversation.tenant), False
+    handoff_id = services.agent.request_handoff(conversation.tenant, conversation.id, body.reason)
     found = services.desk.announce_wait(conversation.tenant, handoff_id)
-    response.status_code = 201
-    return HandoffState(
+    state = HandoffState(
         handoff_id=handoff_id, conversation_status="waiting_human", **found.as_dict()
     )
+    return _Asked(state, conversation.tenant), True
 
 
 @router.delete(
@@ -414,6 +436,28 @@ def give_feedback(
     )
     response.status_code = 201 if created else 200
     return FeedbackSaved(**saved)
+
+
+_DRAFTS: set[asyncio.Task[None]] = set()
+
+
+def draft_in_background(services: Services, tenant: str, handoff_id: str) -> None:
+    """With a model configured, it rewrites the summary and the suggested reply after the
+    customer has had their answer: the handoff notice never waits for the model."""
+    if not services.agent.generative:
+        return
+    conversation_id = services.desk.conversation_of(tenant, handoff_id)
+
+    async def draft() -> None:
+        found = await services.agent.draft_handoff(tenant, conversation_id)
+        if found is not None:
+            await asyncio.to_thread(
+                services.desk.set_drafts, tenant, handoff_id, found.summary, found.suggested_reply
+            )
+
+    task = asyncio.get_running_loop().create_task(draft())
+    _DRAFTS.add(task)  # the loop keeps only weak references to tasks
+    task.add_done_callback(_DRAFTS.discard)
 
 
 def _limit(request: Request, key: str, *, per_key: bool) -> None:
