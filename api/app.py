@@ -19,10 +19,15 @@ def create_app(services: Services) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Pending deliveries in the outbox resume with the server.
         services.webhooks.start()
+        wakeups = services.wakeups
+        if wakeups is not None:
+            wakeups.start()
         try:
             yield
         finally:
             services.webhooks.stop()
+            if wakeups is not None:
+                wakeups.stop()
 
     app = FastAPI(
         lifespan=lifespan,

@@ -10,6 +10,7 @@ poll interval.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+import psycopg
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.models import EventRow
@@ -26,6 +28,8 @@ EventType = Literal["message", "status", "handoff", "note"]
 CUSTOMER_EVENT_TYPES: tuple[EventType, ...] = ("message", "status")
 """What a customer's stream shows; handoff bookkeeping and notes stay with the staff."""
 BATCH = 200
+CHANNEL = "rafiq_events"
+log = logging.getLogger("rafiq.events")
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,11 @@ def record_event(
     payload: dict[str, Any],
     conversation_id: str | None = None,
 ) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered at commit, to every replica listening (PostgresWakeups).
+        session.execute(
+            text("SELECT pg_notify(:channel, :tenant)"), {"channel": CHANNEL, "tenant": tenant}
+        )
     session.add(
         EventRow(
             tenant=tenant,
@@ -139,3 +148,35 @@ class EventLog:
                 last_sent = now
                 yield None
             await self.bell.wait(min(poll_s, max(0.0, heartbeat_s - (now - last_sent))))
+
+
+class PostgresWakeups:
+    """Rings this replica's bell when any replica commits an event (LISTEN/NOTIFY), so
+    streams do not wait for their next poll. Without it they still poll."""
+
+    def __init__(self, engine: Engine, bell: EventBell) -> None:
+        self._url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._bell = bell
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="rafiq-pg-listen", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._url, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {CHANNEL}")
+                    while not self._stop.is_set():
+                        for _ in connection.notifies(timeout=1.0):
+                            self._bell.ring()
+            except psycopg.Error as exc:
+                log.warning("event listener reconnecting: %s", type(exc).__name__)
+                self._stop.wait(1.0)

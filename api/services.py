@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.agent import Agent
 from api.config import ApiConfig
 from api.customers import CustomerDesk
-from api.events import EventLog
+from api.events import EventLog, PostgresWakeups
 from api.handoffs import HandoffDesk
 from api.tenants import TenantRegistry
 from api.webhooks import WebhookDeliverer
@@ -40,6 +40,9 @@ class Services(Protocol):
 
     @property
     def webhooks(self) -> WebhookDeliverer: ...
+
+    @property
+    def wakeups(self) -> PostgresWakeups | None: ...
 
     def retriever(self, tenant: str) -> HybridRetriever: ...
 

@@ -19,7 +19,7 @@ from api.config import ApiConfig
 from api.conversation_store import SqlConversationStore
 from api.customers import CustomerDesk
 from api.database import create_database_engine, session_factory
-from api.events import EventBell, EventLog
+from api.events import EventBell, EventLog, PostgresWakeups
 from api.handoffs import HandoffDesk
 from api.tenants import TenantRegistry
 from api.webhooks import WebhookDeliverer
@@ -100,6 +100,13 @@ class Container:
     @cached_property
     def events(self) -> EventLog:
         return EventLog(self.sessions, self.bell)
+
+    @cached_property
+    def wakeups(self) -> PostgresWakeups | None:
+        """Cross-replica stream wake-ups; SQLite has one server, and polling covers it."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        return PostgresWakeups(self.engine, self.bell)
 
     @cached_property
     def customers(self) -> CustomerDesk:

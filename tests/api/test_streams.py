@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -169,3 +171,33 @@ def test_nothing_is_lost_across_a_restart(container: Container, small_kb: Path) 
     assert [h["conversation_id"] for h in queue] == [conversation]
     assert history["status"] == "waiting_human"
     assert "Je veux parler à un conseiller" in [m["text"] for m in history["messages"]]
+
+
+# LISTEN/NOTIFY is PostgreSQL's; on SQLite there is one server, and streams poll anyway.
+@pytest.mark.parametrize("database_backend", ["postgresql"], indirect=True)
+def test_on_postgresql_another_replicas_event_wakes_the_stream_at_once(
+    container: Container,
+) -> None:
+    container.tenants.create("acme")
+    listening = container.wakeups
+    assert listening is not None
+    listening.start()
+    other_replica = Container(Settings())
+    conversation = other_replica.conversations.create("acme")
+
+    async def woken() -> float:
+        started = time.monotonic()
+        waiting = asyncio.create_task(container.bell.wait(timeout=20))
+        await asyncio.sleep(0.3)  # the listener is up and the waiter registered
+        await asyncio.to_thread(
+            other_replica.conversations.add_message, conversation.id, "customer", "allo ?"
+        )
+        await waiting
+        return time.monotonic() - started
+
+    try:
+        elapsed = asyncio.run(woken())
+    finally:
+        listening.stop()
+        other_replica.engine.dispose()
+    assert elapsed < 10  # the 20 s wait ended because another process's commit rang
