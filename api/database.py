@@ -6,11 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BASELINE_REVISION = "0001"
+MIGRATION_LOCK = 7_262_011  # any constant shared by every Rafiq process
 
 
 class Base(DeclarativeBase):
@@ -34,7 +35,8 @@ def create_database_engine(url: str) -> Engine:
             cursor.close()
 
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        # Timestamps come back in the session's time zone: make it UTC whatever the server's.
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
     migrate(engine)
     return engine
 
@@ -48,6 +50,9 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together on an empty database migrate one at a time.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         tables = set(inspect(connection).get_table_names())
         if "tenants" in tables and "alembic_version" not in tables:

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("rafiq.api")
@@ -72,6 +73,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error_response(
             exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), str(exc.detail)
+        )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_: Request, exc: DataError) -> JSONResponse:
+        # A value the database refuses (a NUL byte in an id, say) is the caller's input.
+        log.info("refused unstorable input: %s", type(exc.orig).__name__)
+        return error_response(
+            422, "invalid_request", "the request holds a value that cannot be stored"
         )
 
     @app.exception_handler(Exception)

@@ -141,7 +141,8 @@ class HandoffDesk:
 
     @staticmethod
     def _handoff(session: Session, tenant: str, handoff_id: str) -> HandoffRow:
-        row = session.get(HandoffRow, handoff_id)
+        # PostgreSQL refuses NUL in a query; no id holds one anyway.
+        row = None if "\x00" in handoff_id else session.get(HandoffRow, handoff_id)
         if row is None or row.tenant != tenant:
             # Another tenant's handoff is indistinguishable from a missing one.
             raise ApiError(404, "not_found", f"no handoff {handoff_id!r}")

@@ -35,7 +35,7 @@ def _now() -> datetime:
 
 def as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes for timezone-aware columns; they were stored as UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class TenantRow(Base):

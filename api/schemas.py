@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel
 
 from knowledge_base.retrieval import RetrievedChunk
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL in text; no language needs it.
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+"""Any free text a request carries."""
 
 
 class SearchHit(BaseModel):

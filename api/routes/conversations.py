@@ -18,6 +18,7 @@ from api.customers import CustomerConversation
 from api.deps import ServicesDep
 from api.errors import ApiError, ErrorBody
 from api.events import CUSTOMER_EVENT_TYPES
+from api.schemas import Text
 from api.services import Services
 from api.sse import accepts_event_stream, follow, frame, resume_point, stream_response
 
@@ -36,7 +37,7 @@ class OpenConversation(BaseModel):
         str | None,
         Field(max_length=20, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"),
     ] = Field(None, description="The page or browser language, e.g. `fr-MA`, `ar`, `en`.")
-    metadata: dict[str, str | int | float | bool] | None = Field(
+    metadata: dict[Text, Text | int | float | bool] | None = Field(
         None, description="Page context (URL, customer reference...); redacted like messages."
     )
 
@@ -61,7 +62,7 @@ class OpenedConversation(BaseModel):
 
 
 class SendMessage(BaseModel):
-    text: Annotated[str, Field(min_length=1, description="The customer's message.")]
+    text: Annotated[Text, Field(min_length=1, description="The customer's message.")]
     client_message_id: Annotated[
         str | None,
         Field(
@@ -94,7 +95,7 @@ class Transcript(BaseModel):
 
 
 class HandoffAsk(BaseModel):
-    reason: Annotated[str | None, Field(max_length=1000)] = None
+    reason: Annotated[Text | None, Field(max_length=1000)] = None
 
 
 class HandoffState(BaseModel):
@@ -110,9 +111,9 @@ class StatusOnly(BaseModel):
 
 
 class Feedback(BaseModel):
-    message_id: Annotated[str, Field(max_length=40)]
+    message_id: Annotated[Text, Field(max_length=40)]
     rating: Annotated[int, Field(ge=1, le=5)] | Literal["up", "down"]
-    comment: Annotated[str | None, Field(max_length=2000)] = None
+    comment: Annotated[Text | None, Field(max_length=2000)] = None
 
     model_config = {"json_schema_extra": {"examples": [{"message_id": "m_...", "rating": "up"}]}}
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from api.deps import AdviserDep, ServicesDep
 from api.errors import ApiError, ErrorBody
 from api.events import Event
+from api.schemas import Text
 from api.services import Services
 from api.sse import follow, resume_point, stream_response
 from api.tenants import StaffUser
@@ -59,7 +60,7 @@ class HandoffDetail(HandoffSummary):
 
 
 class AdviserMessage(BaseModel):
-    text: Annotated[str, Field(min_length=1, max_length=4000)]
+    text: Annotated[Text, Field(min_length=1, max_length=4000)]
     client_message_id: Annotated[
         str | None, Field(max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
     ] = None
@@ -70,11 +71,11 @@ class AdviserMessage(BaseModel):
 
 
 class NoteIn(BaseModel):
-    text: Annotated[str, Field(min_length=1, max_length=4000)]
+    text: Annotated[Text, Field(min_length=1, max_length=4000)]
 
 
 class Resolve(BaseModel):
-    resolution: Annotated[str, Field(max_length=4000, description="What was done.")] = ""
+    resolution: Annotated[Text, Field(max_length=4000, description="What was done.")] = ""
     return_to_bot: bool = Field(
         description="true: the bot answers again; false: the conversation is closed."
     )

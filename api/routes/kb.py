@@ -9,13 +9,13 @@ from pydantic import BaseModel, Field
 
 from api.deps import ServicesDep, StaffDep
 from api.errors import ErrorBody
-from api.schemas import SearchHit
+from api.schemas import SearchHit, Text
 
 router = APIRouter(prefix="/v1/kb", tags=["knowledge base"])
 
 
 class SearchRequest(BaseModel):
-    query: Annotated[str, Field(min_length=1, max_length=2000, description="Any language.")]
+    query: Annotated[Text, Field(min_length=1, max_length=2000, description="Any language.")]
     k: Annotated[int, Field(ge=1, le=50, description="How many chunks.")] = 5
     language: Annotated[
         str | None, Field(pattern="^(fr|ar|en)$", description="Only chunks in this language.")

@@ -109,3 +109,25 @@ def test_a_qa_token_cannot_work_the_queue(
 
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_nul_characters_get_422_on_every_backend(
+    opened: tuple[TestClient, str, dict[str, str]], container: Container
+) -> None:
+    client, conversation, auth = opened
+    adviser = {"Authorization": f"Bearer {container.tenants.create_user('acme', 'adviser').token}"}
+    before = _messages(client, conversation, auth)
+
+    message = client.post(
+        f"/v1/conversations/{conversation}/messages", json={"text": "a\x00b"}, headers=auth
+    )
+    feedback = client.post(
+        f"/v1/conversations/{conversation}/feedback",
+        json={"message_id": "m_\x00", "rating": "up"},
+        headers=auth,
+    )
+    path = client.get("/v1/handoffs/h_%00x", headers=adviser)
+
+    assert [message.status_code, feedback.status_code, path.status_code] == [422, 422, 404]
+    assert all(r.json()["error"]["code"] == "invalid_request" for r in (message, feedback))
+    assert _messages(client, conversation, auth) == before

@@ -14,6 +14,7 @@ from agent.conversation import HandoffRequest
 from api import models  # noqa: F401  - registers the tables on Base.metadata
 from api.database import Base
 from rafiq.wiring import Container
+from tests.postgres import database_name
 
 CLAIM = text("UPDATE handoffs SET status = 'active' WHERE id = :id AND status = 'waiting'")
 # Long enough for the other claim to reach the row while the winner still holds it.
@@ -71,3 +72,9 @@ def test_two_advisers_claiming_the_same_handoff_at_once_only_one_gets_it(
             text("SELECT status FROM handoffs WHERE id = :id"), {"id": handoff_id}
         )
     assert status == "active"
+
+
+def test_a_test_name_becomes_a_valid_unique_database_name() -> None:
+    assert database_name("test_claim[postgresql-body0]", 7) == "test_claim_postgresql_body0_7"
+    long = database_name("test_" + "x" * 100, 12)
+    assert len(long) == 63 and long.endswith("_12")
