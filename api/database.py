@@ -33,6 +33,15 @@ def create_database_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            # The driver's own BEGIN is deferred; we issue ours (below).
+            connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(connection):  # type: ignore[no-untyped-def]
+            # A deferred transaction reads, then fails to write if another writer committed
+            # meanwhile (a stale WAL snapshot), and SQLite ignores SELECT ... FOR UPDATE.
+            # Taking the write lock at BEGIN makes writers queue (busy timeout) instead.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     else:
         # Timestamps come back in the session's time zone: make it UTC whatever the server's.

@@ -29,9 +29,17 @@ from api.conversation_store import (
 )
 from api.errors import ApiError
 from api.events import EventBell, record_event
-from api.models import ConversationRow, HandoffRow, MessageRow, NoteRow, StaffUserRow, as_utc
+from api.models import (
+    ConversationRow,
+    HandoffRow,
+    MessageRow,
+    NoteRow,
+    StaffUserRow,
+    TenantRow,
+    as_utc,
+)
 from api.status import InvalidTransitionError, transition
-from api.tenants import StaffUser, TenantRegistry
+from api.tenants import StaffUser
 from api.webhooks import enqueue
 from prompts.catalog import message
 
@@ -65,12 +73,10 @@ class HandoffDesk:
         self,
         sessions: sessionmaker[Session],
         bell: EventBell,
-        tenants: TenantRegistry,
         config: ApiConfig,
     ) -> None:
         self._sessions = sessions
         self._bell = bell
-        self._tenants = tenants
         self._config = config
 
     # -- reading -----------------------------------------------------------------
@@ -178,7 +184,7 @@ class HandoffDesk:
                 transition(session, conversation, "human", f"staff:{user.id}", handoff_id=row.id)
             except InvalidTransitionError as exc:
                 raise _conflict(exc) from exc
-            language = self._reply_language(row)
+            language = self._reply_language(session, row)
             append_message(
                 session,
                 conversation,
@@ -218,7 +224,7 @@ class HandoffDesk:
                 session,
                 conversation,
                 "system",
-                message("adviser_left", self._reply_language(row)),
+                message("adviser_left", self._reply_language(session, row)),
                 {"event": "released"},
             )
             announce_handoff(session, row, "released", f"staff:{user.id}")
@@ -306,7 +312,7 @@ class HandoffDesk:
             row.resolution = redact(resolution).text
             row.return_to_bot = return_to_bot
             row.resolved_at = datetime.now(UTC)
-            language = self._reply_language(row)
+            language = self._reply_language(session, row)
             key = "adviser_left" if return_to_bot else "conversation_closed"
             append_message(session, conversation, "system", message(key, language), {"event": key})
             announce_handoff(session, row, "resolved", f"staff:{user.id}")
@@ -373,7 +379,7 @@ class HandoffDesk:
                 session,
                 conversation,
                 "system",
-                message("handoff_cancelled", self._reply_language(row)),
+                message("handoff_cancelled", self._reply_language(session, row)),
                 {"event": "handoff_cancelled"},
             )
             announce_handoff(session, row, "cancelled", "customer")
@@ -383,14 +389,14 @@ class HandoffDesk:
         """Tell the customer whether someone is there and the expected wait."""
         with self._sessions.begin() as session:
             row = self._handoff(session, tenant, handoff_id)
-            hours = self._business_hours(tenant)
+            hours = self._business_hours(session, tenant)
             found = availability(session, tenant, hours, row, self._config.presence_window_s)
             conversation = self._conversation(session, row)
             append_message(
                 session,
                 conversation,
                 "system",
-                found.notice(self._reply_language(row), hours),
+                found.notice(self._reply_language(session, row), hours),
                 {"event": "handoff_wait", **found.as_dict()},
             )
             record_event(
@@ -455,13 +461,20 @@ class HandoffDesk:
             )
         )
 
-    def _reply_language(self, row: HandoffRow) -> ReplyLanguage:
-        arabizi = self._tenants.settings(row.tenant).get("arabizi_reply_language", "fr")
+    # Both read the tenant in the caller's session: on SQLite a second session would wait
+    # for the write lock this transaction holds.
+    @staticmethod
+    def _tenant_settings(session: Session, tenant: str) -> dict[str, Any]:
+        row = session.get(TenantRow, tenant)
+        return dict(row.settings or {}) if row is not None else {}
+
+    def _reply_language(self, session: Session, row: HandoffRow) -> ReplyLanguage:
+        arabizi = self._tenant_settings(session, row.tenant).get("arabizi_reply_language", "fr")
         return reply_language(row.language, arabizi if arabizi in ("fr", "ar", "en") else "fr")  # type: ignore[arg-type]
 
-    def _business_hours(self, tenant: str) -> BusinessHours | None:
+    def _business_hours(self, session: Session, tenant: str) -> BusinessHours | None:
         try:
-            return BusinessHours.parse(self._tenants.settings(tenant).get("business_hours"))
+            return BusinessHours.parse(self._tenant_settings(session, tenant).get("business_hours"))
         except BusinessHoursError:
             # A broken setting must not strand the customer: treat the desk as open.
             return None

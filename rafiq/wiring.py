@@ -114,7 +114,7 @@ class Container:
 
     @cached_property
     def desk(self) -> HandoffDesk:
-        return HandoffDesk(self.sessions, self.bell, self.tenants, self.api_config)
+        return HandoffDesk(self.sessions, self.bell, self.api_config)
 
     @cached_property
     def webhooks(self) -> WebhookDeliverer:
@@ -146,6 +146,8 @@ class Container:
             secret_key=s.secret_key.get_secret_value(),
             max_message_chars=s.max_message_chars,
             max_body_bytes=s.max_body_bytes,
+            max_upload_bytes=s.max_upload_bytes,
+            upload_dir=s.data_dir / "uploads",
             rate_per_minute=s.rate_per_minute,
             rate_burst=s.rate_burst,
             sse_heartbeat_s=s.sse_heartbeat_s,
