@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -11,12 +13,21 @@ from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import install_middleware
 from api.routes import conversations, handoffs, health, kb, metrics, webhooks
+from api.routes.documents import router as documents_router
+from api.routes.tenant_settings import router as tenant_settings_router
 from api.services import Services
+
+THREADS = 64
 
 
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Turns wait on the database and the model in threads: the default pool (cores + 4)
+        # would queue a busy server's requests before they even start.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="rafiq")
+        )
         # Pending deliveries in the outbox resume with the server.
         services.webhooks.start()
         wakeups = services.wakeups
@@ -41,8 +52,10 @@ def create_app(services: Services) -> FastAPI:
     install_middleware(app)
     app.include_router(health.router)
     app.include_router(kb.router)
+    app.include_router(documents_router)
     app.include_router(conversations.router)
     app.include_router(handoffs.router)
     app.include_router(webhooks.router)
+    app.include_router(tenant_settings_router)
     app.include_router(metrics.router)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -11,6 +12,10 @@ class ApiConfig:
     """Derives webhook signing secrets; never sent anywhere."""
     max_message_chars: int = 4000
     max_body_bytes: int = 64_000
+    max_upload_bytes: int = 20_000_000
+    """Replaces ``max_body_bytes`` for knowledge-base uploads only."""
+    upload_dir: Path | None = None
+    """Where uploaded files wait to be ingested; None: the system's temporary directory."""
     rate_per_minute: int = 30
     """Customer messages per conversation, and requests per publishable key x10."""
     rate_burst: int = 10

@@ -37,6 +37,8 @@ CORS_ALLOW_METHODS = "GET, POST"
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, X-Rafiq-Key, Last-Event-ID, Accept"
 CORS_MAX_AGE_S = 600
 ORIGINS_TTL_S = 5.0
+UPLOAD_PATH = "/v1/kb/documents"
+"""Knowledge-base files arrive here, so this one route has its own, larger body limit."""
 
 
 def install_middleware(app: FastAPI) -> None:
@@ -46,7 +48,11 @@ def install_middleware(app: FastAPI) -> None:
     config = services.api_config
     app.state.limits = Limits.from_config(config)
     # add_middleware wraps what is already there: the last one added is the outermost.
-    app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=config.max_body_bytes,
+        larger={UPLOAD_PATH: config.max_upload_bytes},
+    )
     app.add_middleware(TenantCors, origins=TenantOrigins(services.tenants))
     app.add_middleware(AccessLog, metrics=metrics, templates=RouteTemplates(app))
 
@@ -64,17 +70,22 @@ def _too_large(max_bytes: int) -> str:
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None
+    ) -> None:
+        """``larger`` maps exact paths to the limit that replaces ``max_bytes`` there."""
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.larger.get(scope.get("path", ""), self.max_bytes)
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdecimal() and int(declared) > self.max_bytes:
-            response = error_response(413, "payload_too_large", _too_large(self.max_bytes))
+        if declared is not None and declared.isdecimal() and int(declared) > max_bytes:
+            response = error_response(413, "payload_too_large", _too_large(max_bytes))
             await response(scope, receive, send)
             return
 
@@ -86,8 +97,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > max_bytes:
+                    raise BodyTooLarge(max_bytes)
             return message
 
         await self.app(scope, counting_receive, send)

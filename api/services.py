@@ -13,6 +13,7 @@ from api.events import EventLog, PostgresWakeups
 from api.handoffs import HandoffDesk
 from api.tenants import TenantRegistry
 from api.webhooks import WebhookDeliverer
+from knowledge_base.ingest import IngestOptions
 from knowledge_base.retrieval import HybridRetriever
 
 
@@ -45,6 +46,10 @@ class Services(Protocol):
     def wakeups(self) -> PostgresWakeups | None: ...
 
     def retriever(self, tenant: str) -> HybridRetriever: ...
+
+    def ingest_options(self, prune: bool = False) -> IngestOptions:
+        """Chunking and file-size limits, the same as ``rafiq ingest`` uses."""
+        ...
 
     def check_database(self) -> None:
         """Raise if the relational database does not answer."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -14,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.models import StaffUserRow, TenantRow
+from api.status import audit
 
 Role = Literal["adviser", "qa", "admin"]
 ROLES: tuple[Role, ...] = ("adviser", "qa", "admin")
@@ -107,6 +109,19 @@ class TenantRegistry:
             if row is None:
                 raise TenantError(f"unknown tenant {name!r}")
             row.settings = {**(row.settings or {}), **values}
+
+    def change_settings(self, name: str, changes: Mapping[str, Any], actor: str) -> dict[str, Any]:
+        """Merge ``changes`` (``None`` removes a key) and audit it in the same transaction;
+        returns the settings as they now are."""
+        with self._sessions.begin() as session:
+            # Locked, so that two admins changing different keys both keep their change.
+            row = session.get(TenantRow, name, with_for_update=True)
+            if row is None:
+                raise TenantError(f"unknown tenant {name!r}")
+            merged = {**(row.settings or {}), **changes}
+            row.settings = {k: v for k, v in merged.items() if v is not None}
+            audit(session, name, actor, "tenant.settings", name, keys=sorted(changes))
+            return dict(row.settings)
 
     def list(self) -> list[Tenant]:
         with self._sessions() as session:

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
 
     max_message_chars: int = Field(default=4000, ge=100, le=100_000)
     max_body_bytes: int = Field(default=64_000, ge=1000)
+    max_upload_bytes: int = Field(
+        default=20_000_000, ge=1000, description="Largest knowledge-base upload request."
+    )
     rate_per_minute: int = Field(
         default=30, ge=1, description="Customer messages per conversation per minute."
     )
