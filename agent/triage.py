@@ -2,11 +2,18 @@
 
 Extractive triage combines two signals from the tenant's escalation policy: precise
 keywords (a hit escalates) and the similarity of the message to each category's example
-messages. The tenant's own FAQ questions serve as examples of ordinary requests: on
-similarity alone, a message escalates only when a sensitive example is both close enough
-and clearly closer than every ordinary request (a margin). Hard-rule categories (human
-request, fraud, distress, vulnerability) win over everything else, and nothing downstream
-may remove them.
+messages. Similarity is a vote of the few nearest examples of each category, averaged, so
+that one example which happens to share a word with the message weighs less than several
+that share its meaning. The tenant's own FAQ questions serve as examples of ordinary
+requests and vote the same way: on similarity alone, a message escalates only when the
+best category's vote is close enough and clearly above the ordinary requests' vote (a
+margin). Where a missed message can cost a life (distress, vulnerability), one close
+example is enough whatever the vote: an unneeded escalation there costs an adviser a
+minute. Hard-rule categories (human request, fraud, distress, vulnerability) win
+over everything else, and nothing downstream may remove them. Distress is the one
+exception to "a keyword decides": its wording is the most indirect, and the same message
+usually also names a money problem that does have keywords, so the examples get their say
+before a softer keyword decides.
 """
 
 from __future__ import annotations
@@ -37,6 +44,13 @@ PRECEDENCE = (
     "complaint",
     "service_anomaly",
 )
+# The category the examples may give a message that only softer keywords matched.
+MEANING_OVER_KEYWORDS = "distress"
+# Categories one close example is enough for, when the vote is not: how close, and how much
+# closer than the nearest ordinary request.
+ONE_EXAMPLE_ENOUGH = ("distress", "vulnerability")
+_ONE_EXAMPLE_THRESHOLD = 0.45
+_ONE_EXAMPLE_MARGIN = 0.06
 _PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 _ARABIC = re.compile("[\u0600-\u06ff]")
 _AMOUNT = re.compile(r"(\d[\d\s.,]*)\s*(?:dh|dhs|mad|dirhams?|درهم|دراهم)(?!\w)", re.IGNORECASE)
@@ -85,13 +99,15 @@ class Triage:
         policy: EscalationPolicy,
         embedder: Embedder,
         ordinary_examples: list[str],
-        similarity_threshold: float = 0.45,
-        margin: float = 0.07,
+        similarity_threshold: float = 0.35,
+        margin: float = 0.05,
+        neighbours: int = 4,
     ) -> None:
         self.policy = policy
         self._embedder = embedder
         self._threshold = similarity_threshold
         self._margin = margin
+        self._neighbours = neighbours
         self._keywords = [
             (category, pattern)
             for category in policy.enabled()
@@ -110,6 +126,15 @@ class Triage:
         self._texts = texts
         self._vectors: Vectors = embedder.embed_documents(texts)
         self._sensitive = np.array([label is not None for label in labels], dtype=bool)
+        self._ordinary_rows = np.flatnonzero(~self._sensitive)
+        # Row numbers of each category's examples, in PRECEDENCE order so that a tie in the
+        # vote goes to the queue that must see the message first.
+        names = sorted(
+            {label for label in labels if label is not None}, key=lambda n: (_rank(n), n)
+        )
+        self._rows = {
+            name: np.array([i for i, label in enumerate(labels) if label == name]) for name in names
+        }
 
     def classify(self, text: str) -> TriageDecision | None:
         normalized = normalize_for_search(text)
@@ -118,32 +143,67 @@ class Triage:
             for category, pattern in self._keywords
             if (found := pattern.search(normalized))
         ]
-        if keyword_hits:
-            category, keyword = min(keyword_hits, key=lambda hit: _rank(hit[0].name))
-            return self._decide(category, text, f"keyword «{keyword}»")
-        if not self._texts:
+        hit = min(keyword_hits, key=lambda h: _rank(h[0].name)) if keyword_hits else None
+        # A hard-rule keyword is final: the message need not be embedded at all.
+        if hit and hit[0].hard_rule:
+            return self._decide(hit[0], text, f"keyword «{hit[1]}»")
+        similar = self._similar(text)
+        if hit and (similar is None or similar[0] != MEANING_OVER_KEYWORDS):
+            return self._decide(hit[0], text, f"keyword «{hit[1]}»")
+        if similar is None:
+            return None
+        label, evidence = similar
+        return self._decide(self.policy.categories[label], text, evidence)
+
+    def _similar(self, text: str) -> tuple[str, str] | None:
+        """The category the examples give the message, with the evidence; None if ordinary."""
+        if not self._rows:
             return None
         # Darija and Arabizi messages are compared through their French and MSA glosses
         # too, as retrieval does: most examples are written in French or MSA words.
         analysis = analyze_query(text)
         variants = [text] + [g for g in (analysis.french_gloss, analysis.arabic_gloss) if g]
         similarities = (self._vectors @ self._embedder.embed_queries(variants).T).max(axis=1)
-        sensitive = self._sensitive
-        if not sensitive.any():
-            return None
-        best = int(np.argmax(np.where(sensitive, similarities, -1.0)))
-        best_ordinary = float(similarities[~sensitive].max()) if (~sensitive).any() else -1.0
-        score = float(similarities[best])
-        # Closer to an ordinary request than to any sensitive example, by a margin: ordinary.
-        if score < self._threshold or score - best_ordinary < self._margin:
-            return None
-        label = self._labels[best]
-        assert label is not None
-        return self._decide(
-            self.policy.categories[label],
-            text,
-            f"close to example «{self._texts[best]}» ({score:.2f}, ordinary {best_ordinary:.2f})",
+        votes = {name: self._nearest(similarities[rows]) for name, rows in self._rows.items()}
+        # max keeps the first of equal votes, and the rows are in PRECEDENCE order.
+        label = max(votes, key=votes.__getitem__)
+        vote = votes[label]
+        ordinary = (
+            self._nearest(similarities[self._ordinary_rows]) if self._ordinary_rows.size else -1.0
         )
+        # As close to ordinary requests as to any category, give or take a margin: ordinary.
+        if vote < self._threshold or vote - ordinary < self._margin:
+            return self._one_close_example(similarities)
+        rows = self._rows[label]
+        nearest = int(rows[np.argmax(similarities[rows])])
+        return label, (
+            f"close to examples of {label} ({vote:.2f} on average, ordinary requests "
+            f"{ordinary:.2f}), nearest «{self._texts[nearest]}» ({similarities[nearest]:.2f})"
+        )
+
+    def _one_close_example(self, similarities: Vectors) -> tuple[str, str] | None:
+        """A distress or vulnerability example close enough on its own, if it is the nearest."""
+        nearest = int(np.argmax(np.where(self._sensitive, similarities, -1.0)))
+        label = self._labels[nearest]
+        if label is None or label not in ONE_EXAMPLE_ENOUGH:
+            return None
+        score = float(similarities[nearest])
+        rows = self._ordinary_rows
+        ordinary = float(similarities[rows].max()) if rows.size else -1.0
+        if score < _ONE_EXAMPLE_THRESHOLD or score - ordinary < _ONE_EXAMPLE_MARGIN:
+            return None
+        return label, (
+            f"close to example «{self._texts[nearest]}» ({score:.2f}, ordinary {ordinary:.2f})"
+        )
+
+    def _nearest(self, similarities: Vectors) -> float:
+        """Average similarity of the few nearest texts of one group.
+
+        An average rather than a sum, so that a category a tenant added with only two
+        examples competes on equal terms with the default ones.
+        """
+        k = min(self._neighbours, len(similarities))
+        return float(np.partition(similarities, len(similarities) - k)[-k:].mean())
 
     def _decide(self, category: CategoryPolicy, text: str, evidence: str) -> TriageDecision:
         priority = category.priority

@@ -186,6 +186,63 @@ def test_a_hard_rule_priority_can_be_raised_but_not_lowered() -> None:
         parse_policy("categories: {fraud: {priority: low}}", "t", base)
 
 
+@pytest.fixture(scope="module")
+def default_triage(embedder: Embedder) -> Triage:
+    return Triage(default_policy(), embedder, ORDINARY)
+
+
+def test_a_customer_who_cannot_pay_and_sees_no_way_out_reaches_the_distress_queue(
+    default_triage: Triage,
+) -> None:
+    # "je n'ai pas les moyens" is a payment-difficulty keyword; the rest is distress.
+    decision = default_triage.classify(
+        "je n'ai pas les moyens de payer, honnêtement je suis à bout, "
+        "je vois plus l'intérêt de continuer"
+    )
+    assert decision is not None
+    assert (decision.category, decision.priority) == ("distress", "urgent")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "والله ما بقيت عارف اش ندير، الله يرحمني",
+        "راني حاطة الدوا قدامي وما عرفتش واش نشربو كامل",
+        "rani 7atta dwa 9dami w ma 3reftch wach nchrbo kaml",
+        "وضعت الأدوية أمامي ولا أعرف هل أبتلعها كلها",
+        "j'ai les médicaments devant moi et je me demande si je prends toute la boîte",
+        "I've got the pills in front of me and I'm wondering whether to take them all",
+    ],
+)
+def test_indirect_distress_without_a_keyword_reaches_the_distress_queue(
+    default_triage: Triage, text: str
+) -> None:
+    # Guards the ordinary examples too: one that sounds like these (a curse invoking God,
+    # "الله ياخد فيك الحق") would hide them behind the margin.
+    decision = default_triage.classify(text)
+    assert decision is not None and decision.category == "distress"
+    assert decision.evidence.startswith("close to example")
+
+
+def test_a_customer_who_cannot_pay_this_month_stays_in_payment_difficulty(
+    default_triage: Triage,
+) -> None:
+    decision = default_triage.classify(
+        "je n'ai pas les moyens de payer ce mois, je peux payer en deux fois ?"
+    )
+    assert decision is not None and decision.category == "payment_difficulty"
+
+
+@pytest.mark.parametrize(
+    "text", ["nta robot mkellekh, ma katfhem walo", "this chatbot is so dumb, it keeps repeating"]
+)
+def test_an_insult_to_the_bot_that_asks_for_nothing_is_not_a_request_for_a_human(
+    default_triage: Triage, text: str
+) -> None:
+    # Screening answers it with a warning; a hard-rule decision would override that.
+    assert default_triage.classify(text) is None
+
+
 def test_the_default_policy_covers_every_contract_category() -> None:
     policy = default_policy()
     assert set(CATEGORIES) <= set(policy.categories)

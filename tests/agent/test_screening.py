@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.redaction import redact
 from agent.screening import (
     CHECK_ORDER,
     LANGUAGES,
@@ -417,15 +418,12 @@ def test_no_sample_that_should_be_answered_or_escalated_is_flagged() -> None:
     assert flagged == []
 
 
-def test_sample_injections_and_insults_are_flagged() -> None:
-    # Requests for a relative's or a neighbour's data and fraud requests are left to
-    # triage; injection, prompt extraction, jailbreaks and insults must all be caught here.
-    notes = ("prompt injection", "prompt extraction", "role-play jailbreak", "insult")
-    samples = [
-        row
-        for row in _routing_samples()
-        if row["expected_action"] == "refuse" and row.get("note", "").startswith(notes)
-    ]
+def test_every_sample_that_should_be_refused_is_flagged() -> None:
+    # Injection, prompt extraction, jailbreaks, insults, other customers' (and relatives')
+    # private data and requests for help with a forgery: all caught here, before triage.
+    samples = [row for row in _routing_samples() if row["expected_action"] == "refuse"]
     assert samples, "no refusal samples found"
-    missed = [row["message"] for row in samples if screen(row["message"]).verdict == "ok"]
+    missed = [
+        row["message"] for row in samples if screen(redact(row["message"]).text).verdict == "ok"
+    ]
     assert missed == []
