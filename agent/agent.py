@@ -41,6 +41,7 @@ from agent.tenant import TenantProfile
 from agent.triage import Triage, TriageDecision
 from knowledge_base.retrieval import HybridRetriever, RetrievedChunk
 from prompts import adviser_text, message
+from prompts.catalog import MissingMessageError
 
 RETRIEVAL_K = 5
 MAX_HISTORY = 12
@@ -98,6 +99,14 @@ def _without_markers(answer: str, chunk_ids: Iterable[str]) -> str:
     return markers.sub("", answer).strip()
 
 
+def _category_text(kind: str, category: str) -> str:
+    try:
+        return adviser_text(f"{kind}.{category}")
+    except MissingMessageError:
+        # A tenant may add categories to its policy (DESIGN.md §2); only its name is known.
+        return adviser_text(f"{kind}_custom", category=category)
+
+
 def _escalate(language: TurnLanguage, decision: TriageDecision) -> _Reply:
     return _Reply("escalate", message("handoff_notice", language.reply), [], decision)
 
@@ -151,7 +160,7 @@ class Agent:
         if isinstance(prepared, RelayedMessage):
             yield prepared
         elif self._chat_model is None or prepared.reply is not None:
-            result = self._complete(prepared)
+            result = await asyncio.to_thread(self._complete, prepared)
             yield result.text
             yield result
         else:
@@ -273,7 +282,8 @@ class Agent:
             reply = self._answer(query, chunks, turn.language, turn.conversation, turn.context)
         else:
             reply = self._generated_reply("".join(pieces), chunks, passages, turn)
-        yield self._finish_with(turn, reply)
+        # Database writes and retrieval stay off the event loop that streams other turns.
+        yield await asyncio.to_thread(self._finish_with, turn, reply)
 
     async def _before_writing(
         self,
@@ -287,19 +297,19 @@ class Agent:
         otherwise the query and the passages to write from."""
         text = turn.redaction.text
 
-        def finished(extractive: bool) -> TurnResult:
+        async def finished(extractive: bool) -> TurnResult:
             turn.llm_ms = (time.perf_counter() - started) * 1000
             if extractive:
                 turn.mode = "extractive"  # the endpoint is failing: no further call
-                return self._complete(turn)
-            return self._finish(turn)
+                return await asyncio.to_thread(self._complete, turn)
+            return await asyncio.to_thread(self._finish, turn)
 
         try:
             verdict = await model.classify(message=text, history=history, company=company)
         except LlmError:
             if turn.decision is not None:
                 turn.reply = _escalate(turn.language, turn.decision)
-            return finished(extractive=True)
+            return await finished(extractive=True)
         if verdict.category and verdict.needs_human:
             category = turn.context.triage.policy.categories.get(verdict.category)
             decision = TriageDecision(
@@ -309,17 +319,17 @@ class Agent:
                 f"model: {verdict.reason}",
             )
             turn.reply = _escalate(turn.language, decision)
-            return finished(extractive=False)
+            return await finished(extractive=False)
         query = retrieval_query(text, turn.history)
         if history:
             try:
                 query = await model.rewrite_query(question=text, history=history, company=company)
             except LlmError:
-                return finished(extractive=True)
-        chunks = self._retrieve(turn, query)
+                return await finished(extractive=True)
+        chunks = await asyncio.to_thread(self._retrieve, turn, query)
         if not is_grounded(chunks):
             turn.reply = self._answer(query, chunks, turn.language, turn.conversation, turn.context)
-            return finished(extractive=False)
+            return await finished(extractive=False)
         return query, chunks
 
     def _generated_reply(
@@ -397,7 +407,7 @@ class Agent:
         status = conversation.status
         if reply.escalation is not None:
             decision = reply.escalation
-            reason = adviser_text(f"reason.{decision.category}")
+            reason = _category_text("reason", decision.category)
             summary = self._summary(conversation, language, decision, redaction.text)
             handoff_id = self._store.open_handoff(
                 conversation.id,
@@ -536,6 +546,6 @@ class Agent:
         return adviser_text(
             "summary",
             customer_language=adviser_text(f"language_name.{language.detected}"),
-            category_label=adviser_text(f"category_label.{decision.category}"),
+            category_label=_category_text("category_label", decision.category),
             excerpt=excerpt,
         )

@@ -114,3 +114,19 @@ def test_another_tenants_conversation_is_not_found(container: Container, agent_t
     conversation = container.conversations.create("globex")
     with pytest.raises(ConversationNotFoundError):
         container.agent.turn("acme", "bonjour", conversation.id)
+
+
+def test_a_tenants_own_category_reaches_the_adviser_with_its_name(
+    container: Container, agent_tenant: str
+) -> None:
+    container.tenants.update_settings(
+        "acme",
+        escalation_policy="categories:\n  vip:\n    priority: high\n"
+        "    keywords: {fr: ['client platinum']}\n",
+    )
+
+    result = turn(container, "Je suis client platinum et j'ai un souci")
+
+    assert result.action == "escalate"
+    assert result.escalation is not None and result.escalation.category == "vip"
+    assert "vip" in result.escalation.reason
