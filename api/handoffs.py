@@ -214,20 +214,7 @@ class HandoffDesk:
             elif row.status != "waiting":
                 raise ApiError(409, "not_open", f"handoff {handoff_id} is {row.status}")
             conversation = self._conversation(session, row)
-            try:
-                transition(session, conversation, "bot", f"staff:{user.id}", handoff_id=row.id)
-            except InvalidTransitionError as exc:
-                raise _conflict(exc) from exc
-            row.status = "released"
-            row.resolved_at = datetime.now(UTC)
-            append_message(
-                session,
-                conversation,
-                "system",
-                message("adviser_left", self._reply_language(session, row)),
-                {"event": "released"},
-            )
-            announce_handoff(session, row, "released", f"staff:{user.id}")
+            self._end(session, row, conversation, "bot", "released", "adviser_left", user)
             item = self._summary_item(session, row)
         self._bell.ring()
         return item
@@ -303,20 +290,14 @@ class HandoffDesk:
                 )
             self._require_assignee(user, row)
             conversation = self._conversation(session, row)
-            target: ConversationStatus = "bot" if return_to_bot else "closed"
-            try:
-                transition(session, conversation, target, f"staff:{user.id}", handoff_id=row.id)
-            except InvalidTransitionError as exc:
-                raise _conflict(exc) from exc
-            row.status = "resolved"
             row.resolution = redact(resolution).text
             row.return_to_bot = return_to_bot
-            row.resolved_at = datetime.now(UTC)
-            language = self._reply_language(session, row)
-            key = "adviser_left" if return_to_bot else "conversation_closed"
-            append_message(session, conversation, "system", message(key, language), {"event": key})
-            announce_handoff(session, row, "resolved", f"staff:{user.id}")
-            if not return_to_bot:
+            if return_to_bot:
+                self._end(session, row, conversation, "bot", "resolved", "adviser_left", user)
+            else:
+                self._end(
+                    session, row, conversation, "closed", "resolved", "conversation_closed", user
+                )
                 enqueue(
                     session,
                     row.tenant,
@@ -372,17 +353,7 @@ class HandoffDesk:
                     "not_waiting",
                     f"the conversation is {conversation.status}: there is no handoff to cancel",
                 )
-            transition(session, conversation, "bot", "customer", handoff_id=row.id)
-            row.status = "cancelled"
-            row.resolved_at = datetime.now(UTC)
-            append_message(
-                session,
-                conversation,
-                "system",
-                message("handoff_cancelled", self._reply_language(session, row)),
-                {"event": "handoff_cancelled"},
-            )
-            announce_handoff(session, row, "cancelled", "customer")
+            self._end(session, row, conversation, "bot", "cancelled", "handoff_cancelled", None)
         self._bell.ring()
 
     def announce_wait(self, tenant: str, handoff_id: str) -> Availability:
@@ -438,6 +409,34 @@ class HandoffDesk:
             )
 
     # -- helpers -------------------------------------------------------------------
+
+    def _end(
+        self,
+        session: Session,
+        row: HandoffRow,
+        conversation: ConversationRow,
+        target: ConversationStatus,
+        outcome: HandoffStatus,
+        notice: str,
+        user: StaffUser | None,
+    ) -> None:
+        """A handoff ends (released, resolved, cancelled): the conversation's new status,
+        the customer's notice in their language, the queue event, audit and webhook."""
+        actor = f"staff:{user.id}" if user else "customer"
+        try:
+            transition(session, conversation, target, actor, handoff_id=row.id)
+        except InvalidTransitionError as exc:
+            raise _conflict(exc) from exc
+        row.status = outcome
+        row.resolved_at = datetime.now(UTC)
+        append_message(
+            session,
+            conversation,
+            "system",
+            message(notice, self._reply_language(session, row)),
+            {"event": notice},
+        )
+        announce_handoff(session, row, outcome, actor)
 
     @staticmethod
     def _conversation(session: Session, row: HandoffRow) -> ConversationRow:
