@@ -34,6 +34,7 @@ bench: venv  ## benchmarks, results in bench/results/
 	$(PY) -m bench.retrieval
 	$(PY) -m bench.embeddings
 	$(PY) -m bench.turn
+	$(PY) -m bench.api
 
 eval-retrieval: venv  ## recall tables of the sample retrieval sets
 	$(PY) -m eval.retrieval_report $(ARGS)
