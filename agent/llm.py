@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import re
+import ssl
 import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -364,6 +365,7 @@ class LangChainChatModel:
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Clients] = (
             weakref.WeakKeyDictionary()
         )
+        self._tls: ssl.SSLContext | None = None
 
     def _for_this_loop(self) -> _Clients:
         """The clients of the running event loop.
@@ -377,10 +379,14 @@ class LangChainChatModel:
         if clients is None:
             # ChatOpenAI refuses OPENAI_PROXY next to a client of ours: the client takes it.
             proxy = os.environ.get("OPENAI_PROXY") or None
+            # Loading the CA bundle costs ~35 ms of CPU: once per model, not once per loop
+            # (a synchronous turn runs its own loop).
+            if self._tls is None:
+                self._tls = ssl.create_default_context()
             http = (
-                openai.DefaultAsyncHttpxClient(proxy=proxy)
+                openai.DefaultAsyncHttpxClient(proxy=proxy, verify=self._tls)
                 if proxy
-                else openai.DefaultAsyncHttpxClient()
+                else openai.DefaultAsyncHttpxClient(verify=self._tls)
             )
             clients = _Clients(
                 http=http,
