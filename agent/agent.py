@@ -418,7 +418,6 @@ class Agent:
                     language=language.detected,
                     summary=summary,
                     citations=[c.model_dump() for c in reply.citations],
-                    suggested_reply=self._suggested_reply(context, language, redaction.text),
                 ),
                 actor="bot",
             )
@@ -484,7 +483,6 @@ class Agent:
                 priority=decision.priority,
                 language=language.detected,
                 summary=self._summary(conversation, language, decision, excerpt),
-                suggested_reply=self._suggested_reply(context, language, last_customer),
             ),
             actor="customer",
         )
@@ -524,9 +522,19 @@ class Agent:
             return None
         return HandoffDraft(summary, reply)
 
+    def suggest_reply(self, tenant: str, conversation_id: str) -> str:
+        """A first reply for the adviser to edit, written when an adviser first opens the
+        handoff rather than during the customer's turn, which it would slow down."""
+        context = self._tenants(tenant)
+        conversation = self._store.get(tenant, conversation_id)
+        history = self._history(conversation.id)
+        question = next((m.text for m in reversed(history) if m.role == "customer"), "")
+        language = turn_language(question, conversation.language, context.profile.arabizi_reply)
+        return self._suggested_reply(context, language, question)
+
     def _suggested_reply(self, context: TenantContext, language: TurnLanguage, text: str) -> str:
-        """A first reply for the adviser to edit: a greeting, and the documentation's
-        answer to the customer's last message when there is a grounded one."""
+        """A greeting, and the documentation's answer to the customer's last message when
+        there is a grounded one."""
         opening = message("adviser_opening", language.reply)
         if not text.strip():
             return opening

@@ -182,10 +182,14 @@ def append_message(
     author_id: str | None = None,
 ) -> MessageRow:
     """A message and its stream event, in the caller's transaction."""
-    # Writers to one conversation take turns for the next sequence number.
-    session.execute(
-        select(ConversationRow.id).where(ConversationRow.id == conversation.id).with_for_update()
-    )
+    # Writers to one conversation take turns for the next sequence number (SQLite already
+    # serialises writers: its transactions begin IMMEDIATE, see api.database).
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(
+            select(ConversationRow.id)
+            .where(ConversationRow.id == conversation.id)
+            .with_for_update()
+        )
     last = session.scalar(
         select(func.max(MessageRow.seq)).where(MessageRow.conversation_id == conversation.id)
     )

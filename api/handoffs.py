@@ -308,6 +308,13 @@ class HandoffDesk:
         self._bell.ring()
         return item
 
+    def set_suggested_reply(self, tenant: str, handoff_id: str, reply: str) -> None:
+        """Only if none was written meanwhile (the model's draft wins)."""
+        with self._sessions.begin() as session:
+            row = self._handoff(session, tenant, handoff_id)
+            if row.suggested_reply is None:
+                row.suggested_reply = redact(reply).text
+
     def set_drafts(self, tenant: str, handoff_id: str, summary: str, reply: str | None) -> None:
         """The model's handover note and suggested reply replace the template ones."""
         with self._sessions.begin() as session:

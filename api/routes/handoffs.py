@@ -138,7 +138,12 @@ def _staff_events(services: Services, user: StaffUser, after: int) -> list[Event
 @router.get("/{handoff_id}", summary="One handoff with transcript, notes and suggested reply")
 def get_handoff(handoff_id: str, user: AdviserDep, services: ServicesDep) -> HandoffDetail:
     _seen(services, user)
-    return HandoffDetail(**services.desk.detail(user.tenant, handoff_id))
+    detail = services.desk.detail(user.tenant, handoff_id)
+    if detail["suggested_reply"] is None:
+        suggestion = services.agent.suggest_reply(user.tenant, detail["conversation_id"])
+        services.desk.set_suggested_reply(user.tenant, handoff_id, suggestion)
+        detail = services.desk.detail(user.tenant, handoff_id)
+    return HandoffDetail(**detail)
 
 
 @router.post(
