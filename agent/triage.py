@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent.policy import CategoryPolicy, EscalationPolicy
-from agent.result import Priority
+from agent.result import PRIORITIES, Priority
 from knowledge_base.analyzer import analyze_query
 from knowledge_base.embeddings import Embedder
 from knowledge_base.embeddings.base import Vectors
@@ -51,7 +51,6 @@ MEANING_OVER_KEYWORDS = "distress"
 ONE_EXAMPLE_ENOUGH = ("distress", "vulnerability")
 _ONE_EXAMPLE_THRESHOLD = 0.45
 _ONE_EXAMPLE_MARGIN = 0.06
-_PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 _ARABIC = re.compile("[\u0600-\u06ff]")
 _AMOUNT = re.compile(r"(\d[\d\s.,]*)\s*(?:dh|dhs|mad|dirhams?|درهم|دراهم)(?!\w)", re.IGNORECASE)
 
@@ -215,7 +214,7 @@ class Triage:
                 a >= rule.amount_at_least_dh for a in amounts
             ):
                 continue
-            if _PRIORITY_RANK[rule.priority] > _PRIORITY_RANK[priority]:
+            if PRIORITIES.index(rule.priority) > PRIORITIES.index(priority):
                 priority = rule.priority
         return TriageDecision(category.name, priority, category.hard_rule, evidence)
 

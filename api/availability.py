@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from agent.result import ReplyLanguage
+from agent.result import PRIORITIES, ReplyLanguage
 from api.models import HandoffRow, StaffUserRow, as_utc
 from prompts.catalog import message
 
@@ -145,15 +145,20 @@ def availability(
     return Availability(is_open, present or 0, position, wait)
 
 
+def queue_order(priority: str, created_at: datetime) -> tuple[int, datetime]:
+    """The order advisers take handoffs in: higher priority first, then longest waiting."""
+    rank = PRIORITIES.index(priority) if priority in PRIORITIES else PRIORITIES.index("normal")
+    return -rank, as_utc(created_at)
+
+
 def _queue_position(session: Session, handoff: HandoffRow) -> int:
-    """1 for the next customer served; higher priorities and older handoffs go first."""
-    ranks = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+    """1 for the next customer served."""
     waiting = session.execute(
         select(HandoffRow.id, HandoffRow.priority, HandoffRow.created_at).where(
             HandoffRow.tenant == handoff.tenant, HandoffRow.status == "waiting"
         )
     ).all()
-    order = sorted(waiting, key=lambda r: (ranks.get(r.priority, 2), as_utc(r.created_at)))
+    order = sorted(waiting, key=lambda r: queue_order(r.priority, r.created_at))
     ids = [r.id for r in order]
     return ids.index(handoff.id) + 1 if handoff.id in ids else 1
 

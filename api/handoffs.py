@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.language import reply_language
 from agent.redaction import redact
 from agent.result import ConversationStatus, ReplyLanguage
-from api.availability import Availability, BusinessHours, BusinessHoursError, availability
+from api.availability import (
+    Availability,
+    BusinessHours,
+    BusinessHoursError,
+    availability,
+    queue_order,
+)
 from api.config import ApiConfig
 from api.conversation_store import (
     announce_handoff,
@@ -49,7 +55,6 @@ QUEUE_VIEWS: dict[str, tuple[str, ...]] = {
     "active": ("active",),
     "resolved": ("resolved", "released", "cancelled"),
 }
-_PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 TRANSCRIPT_LIMIT = 200
 PRESENCE_WRITE_EVERY = timedelta(seconds=20)
 
@@ -89,10 +94,10 @@ class HandoffDesk:
                     HandoffRow.tenant == tenant, HandoffRow.status.in_(QUEUE_VIEWS[view])
                 )
             ).all()
+            if view == "waiting":
+                rows = sorted(rows, key=lambda r: queue_order(r.priority, r.created_at))
             items = [self._summary_item(session, row) for row in rows]
-        if view == "waiting":
-            items.sort(key=lambda h: (_PRIORITY_RANK.get(h["priority"], 2), h["created_at"]))
-        else:
+        if view != "waiting":
             items.sort(key=lambda h: h["updated_at"], reverse=True)
         return items
 
