@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -364,42 +363,31 @@ async def ask_for_human(
     authorization: Auth = None,
     body: HandoffAsk | None = None,
 ) -> HandoffState:
+    conversation = await asyncio.to_thread(_conversation, services, conversation_id, authorization)
     state, created = await asyncio.to_thread(
-        _ask_for_human, services, conversation_id, authorization, body or HandoffAsk()
+        _ask_for_human, services, conversation, body or HandoffAsk()
     )
     if created:
-        draft_in_background(services, state.conversation_tenant, state.handoff_id)
+        draft_in_background(services, conversation.tenant, state.handoff_id)
     response.status_code = 201 if created else 200
-    return state.public
-
-
-@dataclass(frozen=True)
-class _Asked:
-    public: HandoffState
-    conversation_tenant: str
-
-    @property
-    def handoff_id(self) -> str:
-        return self.public.handoff_id
+    return state
 
 
 def _ask_for_human(
-    services: Services, conversation_id: str, authorization: str | None, body: HandoffAsk
-) -> tuple[_Asked, bool]:
-    conversation = _conversation(services, conversation_id, authorization)
+    services: Services, conversation: CustomerConversation, body: HandoffAsk
+) -> tuple[HandoffState, bool]:
     status = services.customers.status(conversation.id)
     if status == "closed":
         raise ApiError(409, "conversation_closed", "this conversation is closed: open a new one")
     existing = services.desk.open_handoff_of(conversation.tenant, conversation.id)
     if existing is not None:
-        state = HandoffState(handoff_id=existing["id"], conversation_status=status)
-        return _Asked(state, conversation.tenant), False
+        return HandoffState(handoff_id=existing["id"], conversation_status=status), False
     handoff_id = services.agent.request_handoff(conversation.tenant, conversation.id, body.reason)
     found = services.desk.announce_wait(conversation.tenant, handoff_id)
     state = HandoffState(
         handoff_id=handoff_id, conversation_status="waiting_human", **found.as_dict()
     )
-    return _Asked(state, conversation.tenant), True
+    return state, True
 
 
 @router.delete(
