@@ -17,6 +17,8 @@ from api.customers import CustomerConversation
 from api.deps import ServicesDep
 from api.errors import ApiError, ErrorBody
 from api.events import CUSTOMER_EVENT_TYPES
+from api.limits import get_limits
+from api.metrics import get_metrics
 from api.schemas import Text
 from api.services import Services
 from api.sse import accepts_event_stream, follow, frame, resume_point, stream_response
@@ -251,15 +253,13 @@ async def _after_turn(
         }
     else:
         document = result.model_dump(mode="json")
-        metrics = getattr(request.app.state, "metrics", None)
-        if metrics is not None:
-            metrics.observe_turn(
-                conversation.tenant,
-                result.action,
-                result.mode,
-                result.escalation.category if result.escalation else None,
-                result.timings_ms.total / 1000,
-            )
+        get_metrics(request).observe_turn(
+            conversation.tenant,
+            result.action,
+            result.mode,
+            result.escalation.category if result.escalation else None,
+            result.timings_ms.total / 1000,
+        )
         if result.escalation is not None:
             await asyncio.to_thread(
                 services.desk.announce_wait, conversation.tenant, result.escalation.handoff_id
@@ -450,6 +450,5 @@ def draft_in_background(services: Services, tenant: str, handoff_id: str) -> Non
 
 
 def _limit(request: Request, key: str, *, per_key: bool) -> None:
-    limits = getattr(request.app.state, "limits", None)
-    if limits is not None:
-        (limits.per_key if per_key else limits.per_conversation).check(key)
+    limits = get_limits(request)
+    (limits.per_key if per_key else limits.per_conversation).check(key)

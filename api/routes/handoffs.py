@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from api.deps import AdviserDep, ServicesDep
 from api.errors import ApiError, ErrorBody
 from api.events import Event
+from api.metrics import get_metrics
 from api.schemas import Text
 from api.services import Services
 from api.sse import follow, resume_point, stream_response
@@ -155,10 +156,9 @@ def claim(
     handoff_id: str, user: AdviserDep, services: ServicesDep, request: Request
 ) -> HandoffSummary:
     outcome = services.desk.claim(user, handoff_id)
-    metrics = getattr(request.app.state, "metrics", None)
-    if metrics is not None:
-        metrics.observe_claim(user.tenant, outcome.wait_seconds)
-        metrics.set_waiting(user.tenant, services.desk.waiting_count(user.tenant))
+    metrics = get_metrics(request)
+    metrics.observe_claim(user.tenant, outcome.wait_seconds)
+    metrics.set_waiting(user.tenant, services.desk.waiting_count(user.tenant))
     return HandoffSummary(**outcome.handoff)
 
 
