@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.language import reply_language
 from agent.redaction import redact
 from agent.result import ConversationStatus, ReplyLanguage
+from agent.tenant import TenantProfile
 from api.availability import (
     Availability,
     BusinessHours,
@@ -480,8 +481,11 @@ class HandoffDesk:
         return dict(row.settings or {}) if row is not None else {}
 
     def _reply_language(self, session: Session, row: HandoffRow) -> ReplyLanguage:
-        arabizi = self._tenant_settings(session, row.tenant).get("arabizi_reply_language", "fr")
-        return reply_language(row.language, arabizi if arabizi in ("fr", "ar", "en") else "fr")  # type: ignore[arg-type]
+        # The tenant's profile reads its Arabizi reply language the same way the agent does.
+        profile = TenantProfile.from_settings(
+            row.tenant, row.tenant, self._tenant_settings(session, row.tenant)
+        )
+        return reply_language(row.language, profile.arabizi_reply)  # type: ignore[arg-type]
 
     def _business_hours(self, session: Session, tenant: str) -> BusinessHours | None:
         try:
