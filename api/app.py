@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import install_middleware
-from api.routes import conversations, handoffs, health, kb, metrics, webhooks
+from api.routes import assets, conversations, handoffs, health, kb, metrics, webhooks
 from api.routes.documents import router as documents_router
 from api.routes.tenant_settings import router as tenant_settings_router
 from api.services import Services
@@ -58,4 +58,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(tenant_settings_router)
     app.include_router(metrics.router)
+    app.include_router(assets.router)
     return app

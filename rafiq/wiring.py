@@ -152,6 +152,7 @@ class Container:
             rate_burst=s.rate_burst,
             sse_heartbeat_s=s.sse_heartbeat_s,
             presence_window_s=s.presence_window_s,
+            demo_pages=s.env != "production",
         )
 
     @cached_property
