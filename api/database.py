@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransactionOrigin, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BASELINE_REVISION = "0001"
 MIGRATION_LOCK = 7_262_011  # any constant shared by every Rafiq process
+READ_ONLY = "rafiq_read_only"
+"""Connection execution option: this transaction only reads (no SQLite write lock)."""
 
 
 class Base(DeclarativeBase):
@@ -37,11 +41,14 @@ def create_database_engine(url: str) -> Engine:
             connection.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(connection):  # type: ignore[no-untyped-def]
+        def _begin(connection):  # type: ignore[no-untyped-def]
             # A deferred transaction reads, then fails to write if another writer committed
             # meanwhile (a stale WAL snapshot), and SQLite ignores SELECT ... FOR UPDATE.
             # Taking the write lock at BEGIN makes writers queue (busy timeout) instead.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Reads need no lock under WAL: queueing them behind writers serialised a busy
+            # server.
+            read_only = connection.get_execution_options().get(READ_ONLY)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     else:
         # Timestamps come back in the session's time zone: make it UTC whatever the server's.
@@ -69,5 +76,28 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+class RafiqSession(Session):
+    """A session opened with ``sessions.begin()`` may write; one that begins by itself
+    (``with sessions() as s:`` then a query) only reads, and its transaction says so.
+
+    Nothing in Rafiq commits an autobegun session: writes always go through
+    ``sessions.begin()``, so the read-only marking never hides a write.
+    """
+
+    def _connection_for_bind(
+        self, engine: Any, execution_options: Any = None, **kw: Any
+    ) -> Connection:
+        if self._transaction is None:  # about to autobegin
+            execution_options = {**(execution_options or {}), READ_ONLY: True}
+        connection: Connection = super()._connection_for_bind(engine, execution_options, **kw)
+        return connection
+
+    def commit(self) -> None:
+        transaction = self._transaction
+        if transaction is not None and transaction.origin is SessionTransactionOrigin.AUTOBEGIN:
+            raise RuntimeError("write with sessions.begin(): this session began read-only")
+        super().commit()
+
+
 def session_factory(engine: Engine) -> sessionmaker:  # type: ignore[type-arg]
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(engine, class_=RafiqSession, expire_on_commit=False)

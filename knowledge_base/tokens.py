@@ -7,6 +7,7 @@ tiktoken reads, under the file name tiktoken derives from the download URL.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import importlib.resources
@@ -68,7 +69,10 @@ def encoding(name: str = ENCODING_NAME) -> tiktoken.Encoding:
     return tiktoken.get_encoding(name)
 
 
+@functools.lru_cache(maxsize=4096)
 def count_tokens(text: str) -> int:
+    # Every LLM call counts the same system prompts, and neighbouring turns the same
+    # passages: the cache takes tokenizing off most of a turn.
     return len(encoding().encode(text, disallowed_special=()))
 
 
