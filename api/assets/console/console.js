@@ -428,31 +428,17 @@
     }
   }
 
-  /** The user id is only learnt from our own claims and notes (no /v1/me yet). */
+  /** Also learnt from our own claims and notes (sessions saved before /v1/me). */
   function learnMyId(id) {
     if (!id || !state.session || state.session.myId === id) return;
     state.session.myId = id;
     saveSession();
   }
 
-  /** Who the token belongs to: GET /v1/handoffs says adviser-or-admin (200) or not (403);
-   * the admin-only settings route tells an admin apart and gives the tenant's name. */
+  /** Who the token belongs to (GET /v1/me): role, id and tenant. */
   async function identify(token) {
-    try {
-      await api("/v1/handoffs?status=waiting", { token });
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 403) return { role: "qa", tenant: null };
-      throw error;
-    }
-    try {
-      const settings = await api("/v1/tenant/settings", { token });
-      return { role: "admin", tenant: settings.display_name || settings.tenant || null };
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 403)
-        return { role: "adviser", tenant: null };
-      if (error instanceof ApiError && error.status === 401) throw error;
-      return { role: "staff", tenant: null };
-    }
+    const me = await api("/v1/me", { token });
+    return { role: me.role, tenant: me.tenant_display_name || me.tenant, myId: me.user_id };
   }
 
   const canUseQueue = () => state.session && state.session.role !== "qa";
@@ -472,7 +458,7 @@
     signInError(null);
     try {
       const who = await identify(token);
-      state.session = { token, role: who.role, tenant: who.tenant, myId: null };
+      state.session = { token, role: who.role, tenant: who.tenant, myId: who.myId };
       saveSession();
       input.value = "";
       startApp();
