@@ -67,9 +67,11 @@ def demo(
     tenants = [load_sample_tenant(c, folder) for folder in folders]
     typer.echo("")
     typer.echo(f"Rafiq demo — API {base}  ·  OpenAPI {base}/docs  ·  health {base}/healthz")
+    typer.echo(f"Adviser console: {base}/console/  (sign in with an adviser or admin token below)")
     for t in tenants:
         r = t.report
         typer.echo(f"\n  {t.display_name} ({t.name})")
+        typer.echo(f"    demo website   : {base}/demo/{t.name}  (the chat widget, bottom right)")
         typer.echo(
             f"    knowledge base : {c.store(t.name).count()} chunks "
             f"({r.files_added + r.files_updated} files indexed, {r.files_unchanged} unchanged, "

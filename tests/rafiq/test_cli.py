@@ -112,6 +112,9 @@ def test_production_refuses_to_serve_while_demo_tokens_are_valid(rafiq_env: Path
     assert_one_line_error(rafiq("demo", "--no-serve", env=production), 2, "never in production")
     loaded = rafiq("demo", "--no-serve")
     assert loaded.returncode == 0, loaded.stderr
+    assert "http://127.0.0.1:8000/console/" in loaded.stdout
+    assert "http://127.0.0.1:8000/demo/atlastel" in loaded.stdout
+    assert "http://127.0.0.1:8000/demo/yusr" in loaded.stdout
     refused = rafiq("serve", "--port", "1", env=production)
     assert_one_line_error(refused, 2, "demo staff token")
 
