@@ -28,6 +28,7 @@ from agent.redaction import Redaction, redact
 from agent.result import (
     Action,
     Citation,
+    DetectedLanguage,
     Escalation,
     LanguageInfo,
     Mode,
@@ -458,16 +459,27 @@ class Agent:
             ),
         )
 
-    def request_handoff(self, tenant: str, conversation_id: str, reason: str | None) -> str:
+    def request_handoff(
+        self,
+        tenant: str,
+        conversation_id: str,
+        reason: str | None,
+        *,
+        language_hint: DetectedLanguage | None = None,
+    ) -> str:
         """The customer asked for a human (the widget's button): queue the conversation
-        with the same summary and suggested reply an escalation gets; returns its id."""
+        with the same summary and suggested reply an escalation gets; returns its id.
+
+        ``language_hint`` (the widget's locale, say) stands in for the customer's language
+        when they have not written anything yet."""
         context = self._tenants(tenant)
         conversation = self._store.get(tenant, conversation_id)
         history = self._history(conversation.id)
         last_customer = next((m.text for m in reversed(history) if m.role == "customer"), "")
         note = redact(reason).text if reason else ""
         text = last_customer or note
-        language = turn_language(text, conversation.language, context.profile.arabizi_reply)
+        known = conversation.language or (None if text else language_hint)
+        language = turn_language(text, known, context.profile.arabizi_reply)
         category = context.triage.policy.categories.get("human_request")
         decision = TriageDecision(
             "human_request", category.priority if category else "high", True, "button"

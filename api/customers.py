@@ -37,6 +37,8 @@ class CustomerConversation:
     id: str
     tenant: str
     status: str
+    locale: str | None = None
+    """As the widget gave it when opening: the language before the customer writes."""
 
 
 def locale_language(locale: str | None) -> ReplyLanguage:
@@ -95,7 +97,7 @@ class CustomerDesk:
                 for key in ("greeting", "ai_disclosure")
             ]
             payloads = [message_payload(m) for m in welcome]
-        return CustomerConversation(row.id, row.tenant, row.status), token, payloads
+        return CustomerConversation(row.id, row.tenant, row.status, row.locale), token, payloads
 
     def authenticate(self, conversation_id: str, token: str | None) -> CustomerConversation:
         if not token or not token.startswith("ct_"):
@@ -109,7 +111,7 @@ class CustomerDesk:
         if row is None or not secrets.compare_digest(row.id, conversation_id):
             # A valid token for another conversation reveals nothing about this one.
             raise ApiError(404, "not_found", f"no conversation {conversation_id!r}")
-        return CustomerConversation(row.id, row.tenant, row.status)
+        return CustomerConversation(row.id, row.tenant, row.status, row.locale)
 
     def status(self, conversation_id: str) -> str:
         with self._sessions() as session:

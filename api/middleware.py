@@ -33,7 +33,7 @@ access_log = logging.getLogger("rafiq.access")
 
 CUSTOMER_PATH = "/v1/conversations"
 """Only the customer API is called from the tenants' websites; staff pages are same-origin."""
-CORS_ALLOW_METHODS = "GET, POST"
+CORS_ALLOW_METHODS = "GET, POST, DELETE"
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, X-Rafiq-Key, Last-Event-ID, Accept"
 CORS_MAX_AGE_S = 600
 ORIGINS_TTL_S = 5.0

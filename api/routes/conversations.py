@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Annotated, Any, Literal
@@ -13,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from agent.conversation import DuplicateMessageError
 from agent.result import ConversationStatus, RelayedMessage, TurnResult
-from api.customers import CustomerConversation
+from api.customers import CustomerConversation, locale_language
 from api.deps import ServicesDep
 from api.errors import ApiError, ErrorBody
 from api.events import CUSTOMER_EVENT_TYPES
@@ -23,6 +24,7 @@ from api.schemas import Text
 from api.services import Services
 from api.sse import accepts_event_stream, follow, frame, resume_point, stream_response
 
+log = logging.getLogger("rafiq.turns")
 router = APIRouter(prefix="/v1/conversations", tags=["customer"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -279,21 +281,55 @@ async def _turn_events(
     body: SendMessage,
     text: str,
 ) -> AsyncIterator[bytes]:
-    try:
-        async for event in services.agent.stream(
-            conversation.tenant, text, conversation.id, body.client_message_id
-        ):
-            if isinstance(event, str):
-                yield frame("delta", {"text": event})
-            else:
-                document = await _after_turn(request, services, conversation, body, event)
-                name = "relayed" if document.get("__relayed__") else "turn"
-                yield frame(name, {k: v for k, v in document.items() if k != "__relayed__"})
-    except DuplicateMessageError:
-        first = await asyncio.to_thread(
-            services.customers.replay, conversation.id, body.client_message_id or ""
+    """The turn's SSE frames. The turn itself runs apart from this stream: a customer
+    whose connection drops mid-answer retries with the same ``client_message_id`` and
+    gets the stored result, which a turn cancelled with its stream would never write."""
+    frames: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    async def run_turn() -> None:
+        try:
+            async for event in services.agent.stream(
+                conversation.tenant, text, conversation.id, body.client_message_id
+            ):
+                if isinstance(event, str):
+                    frames.put_nowait(frame("delta", {"text": event}))
+                else:
+                    document = await _after_turn(request, services, conversation, body, event)
+                    frames.put_nowait(_result_frame(document))
+        except DuplicateMessageError:
+            first = await asyncio.to_thread(
+                services.customers.replay, conversation.id, body.client_message_id or ""
+            )
+            frames.put_nowait(_result_frame(first or {}))
+        finally:
+            frames.put_nowait(None)
+
+    turn = asyncio.get_running_loop().create_task(run_turn())
+    _TURNS.add(turn)  # the loop keeps only weak references to tasks
+    turn.add_done_callback(_turn_done)
+    while (item := await frames.get()) is not None:
+        yield item
+    await asyncio.wait({turn})
+    if not turn.cancelled() and turn.exception() is not None:
+        yield frame(
+            "error",
+            {"error": {"code": "turn_failed", "message": "the answer failed; send it again"}},
         )
-        yield frame("turn", first)
+
+
+_TURNS: set[asyncio.Task[None]] = set()
+
+
+def _turn_done(task: asyncio.Task[None]) -> None:
+    _TURNS.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("turn failed", exc_info=task.exception())
+
+
+def _result_frame(document: dict[str, Any]) -> bytes:
+    """``turn`` with the TurnResult, or ``relayed`` when an adviser has the conversation."""
+    name = "relayed" if document.get("__relayed__") else "turn"
+    return frame(name, {k: v for k, v in document.items() if k != "__relayed__"})
 
 
 @router.get(
@@ -382,7 +418,12 @@ def _ask_for_human(
     existing = services.desk.open_handoff_of(conversation.tenant, conversation.id)
     if existing is not None:
         return HandoffState(handoff_id=existing["id"], conversation_status=status), False
-    handoff_id = services.agent.request_handoff(conversation.tenant, conversation.id, body.reason)
+    handoff_id = services.agent.request_handoff(
+        conversation.tenant,
+        conversation.id,
+        body.reason,
+        language_hint=locale_language(conversation.locale),
+    )
     found = services.desk.announce_wait(conversation.tenant, handoff_id)
     state = HandoffState(
         handoff_id=handoff_id, conversation_status="waiting_human", **found.as_dict()

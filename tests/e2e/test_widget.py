@@ -759,11 +759,6 @@ def test_the_widget_works_embedded_on_the_clients_own_site(
     expect(widget(page, "rafiq-status")).to_have_attribute("data-status", "waiting_human")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="API gap: CORS_ALLOW_METHODS is 'GET, POST', so a client site cannot send "
-    "DELETE /v1/conversations/{id}/handoff (cancel while waiting)",
-)
 def test_a_customer_on_the_clients_site_can_cancel_waiting(
     page: Page, e2e_server: E2EServer, client_site: str
 ) -> None:
