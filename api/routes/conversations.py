@@ -307,8 +307,17 @@ async def _turn_events(
     turn = asyncio.get_running_loop().create_task(run_turn())
     _TURNS.add(turn)  # the loop keeps only weak references to tasks
     turn.add_done_callback(_turn_done)
-    while (item := await frames.get()) is not None:
-        yield item
+    finished = False
+    while not finished:
+        # Whatever piled up while this stream waited goes out in one write: under load,
+        # one send per model token would cost the event loop more than the tokens do.
+        batch = [await frames.get()]
+        while not frames.empty():
+            batch.append(frames.get_nowait())
+        finished = batch[-1] is None
+        data = b"".join(item for item in batch if item is not None)
+        if data:
+            yield data
     await asyncio.wait({turn})
     if not turn.cancelled() and turn.exception() is not None:
         yield frame(
