@@ -17,16 +17,14 @@ from api.routes.documents import router as documents_router
 from api.routes.tenant_settings import router as tenant_settings_router
 from api.services import Services
 
-THREADS = 64
-
 
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Turns wait on the database and the model in threads: the default pool (cores + 4)
+        # Turns wait on the database and retrieval in threads; the default pool (cores + 4)
         # would queue a busy server's requests before they even start.
         asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="rafiq")
+            ThreadPoolExecutor(max_workers=services.api_config.threads, thread_name_prefix="rafiq")
         )
         # Pending deliveries in the outbox resume with the server.
         services.webhooks.start()

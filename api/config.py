@@ -25,6 +25,8 @@ class ApiConfig:
     written by another replica arrive within this delay."""
     presence_window_s: float = 120.0
     """An adviser seen within this window counts as available."""
+    threads: int = 16
+    """Worker threads for the database, retrieval and other blocking calls of turns."""
     demo_pages: bool = False
     """Serve ``/demo/{tenant}``: a sample client homepage carrying the widget (dev only)."""
     webhook_poll_s: float = 1.0

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     )
     rate_burst: int = Field(default=10, ge=1)
     sse_heartbeat_s: float = Field(default=15.0, gt=0)
+    threads: int = Field(
+        default=16, ge=1, le=256, description="Threads for blocking work (database, retrieval)."
+    )
     presence_window_s: float = Field(default=120.0, gt=0)
 
     host: str = "127.0.0.1"

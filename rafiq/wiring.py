@@ -153,6 +153,7 @@ class Container:
             sse_heartbeat_s=s.sse_heartbeat_s,
             presence_window_s=s.presence_window_s,
             demo_pages=s.env != "production",
+            threads=s.threads,
         )
 
     @cached_property
