@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint fmt bench eval-retrieval venv clean
+.PHONY: run test lint fmt bench eval eval-retrieval venv clean
 
 # The venv is rebuilt only when the lock file or the project metadata change.
 $(STAMP): requirements.lock pyproject.toml
@@ -35,6 +35,25 @@ bench: venv  ## benchmarks, results in bench/results/
 	$(PY) -m bench.embeddings
 	$(PY) -m bench.turn
 	$(PY) -m bench.api
+
+# make eval: the sample suites in extractive mode, gated on tests/eval/gates/*.txt (the same
+# gate as tests/eval/test_sample_suites.py). Runs are kept in var/eval, so each one is
+# compared with the previous; HTML reports land next to them.
+EVAL_DATA := var/eval
+EVAL_ENV  := RAFIQ_DATA_DIR=$(EVAL_DATA) RAFIQ_DATABASE_URL= RAFIQ_CHROMA_URL= \
+	RAFIQ_LLM_BASE_URL= RAFIQ_EVAL_JUDGE_BASE_URL= RAFIQ_SAMPLES_DIR=samples
+EVAL_RUNS := atlastel:samples/atlastel/eval:atlastel yusr:samples/yusr/eval:yusr \
+	atlastel:samples/redteam.yaml:redteam yusr:samples/redteam.yaml:redteam
+
+eval: venv  ## sample suites of both tenants + red team, extractive, gated; reports in var/eval/
+	$(EVAL_ENV) $(VENV)/bin/rafiq eval load-samples
+	@status=0; for run in $(EVAL_RUNS); do \
+		tenant=$${run%%:*}; rest=$${run#*:}; suite=$${rest%%:*}; gate=$${rest#*:}; \
+		echo "== $$suite on $$tenant"; \
+		$(EVAL_ENV) $(VENV)/bin/rafiq eval run $$suite --tenant $$tenant --compare last \
+			--gates tests/eval/gates/$$gate.txt --report $(EVAL_DATA)/$$gate-$$tenant.html \
+			|| status=1; \
+	done; exit $$status
 
 eval-retrieval: venv  ## recall tables of the sample retrieval sets
 	$(PY) -m eval.retrieval_report $(ARGS)

@@ -39,6 +39,8 @@ CORS_MAX_AGE_S = 600
 ORIGINS_TTL_S = 5.0
 UPLOAD_PATH = "/v1/kb/documents"
 """Knowledge-base files arrive here, so this one route has its own, larger body limit."""
+EVAL_RUNS_PATH = "/v1/eval/runs"
+"""QA sends whole evaluation suites here (a sample tenant's suites are about 100 KB)."""
 
 
 def install_middleware(app: FastAPI) -> None:
@@ -51,7 +53,7 @@ def install_middleware(app: FastAPI) -> None:
     app.add_middleware(
         BodySizeLimit,
         max_bytes=config.max_body_bytes,
-        larger={UPLOAD_PATH: config.max_upload_bytes},
+        larger={UPLOAD_PATH: config.max_upload_bytes, EVAL_RUNS_PATH: config.max_upload_bytes},
     )
     app.add_middleware(TenantCors, origins=TenantOrigins(services.tenants))
     app.add_middleware(AccessLog, metrics=metrics, templates=RouteTemplates(app))

@@ -213,3 +213,26 @@ class OutboxRow(Base):
     """Set when the retries are exhausted; the row is kept for the operator."""
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class EvalRunRow(Base):
+    """An evaluation run (``eval.store.RunRecord``): what ran, against what, the figures."""
+
+    __tablename__ = "eval_runs"
+    __table_args__ = (Index("ix_eval_runs_tenant_created", "tenant", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(ForeignKey("tenants.name", ondelete="CASCADE"))
+    suite: Mapped[str] = mapped_column(String(1000))
+    suite_version: Mapped[str] = mapped_column(String(100))
+    suites: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    kb_version: Mapped[str] = mapped_column(String(100))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """What shaped the answers (mode, models, chunking); never a secret."""
+    status: Mapped[str] = mapped_column(String(10))
+    metrics: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    outcomes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -254,6 +254,48 @@ def load_suite(path: Path, categories: Iterable[str] = CATEGORIES) -> Suite:
     return _Builder(path, frozenset(categories)).suite(document, header_line, case_lines)
 
 
+def parse_suite(document: Any, origin: str, categories: Iterable[str] = CATEGORIES) -> Suite:
+    """A suite given as data (the JSON body of an API request) rather than as a file,
+    validated the same way; problems read ``origin: case "id" turn N: field: message``."""
+    return _Builder(Path(origin), frozenset(categories)).suite(document, None, [])
+
+
+def suite_document(suite: Suite) -> dict[str, Any]:
+    """The suite as the data ``parse_suite`` reads back into an equal suite, with its
+    version written out (so that it stays the same wherever the suite is parsed)."""
+
+    def expect(e: Expectation) -> dict[str, Any]:
+        written: dict[str, Any] = {
+            "action": sorted(e.actions),
+            "category": sorted(e.categories),
+            "reply_language": e.reply_language,
+            "cite": list(e.cite),
+            "reference": e.reference,
+            "must_contain": list(e.must_contain),
+            "must_not_contain": list(e.must_not_contain),
+            "redactions": sorted(e.redactions),
+        }
+        return {key: value for key, value in written.items() if value}
+
+    header = {"name": suite.name, "tenant": suite.tenant, "version": suite.version}
+    return {
+        **{key: value for key, value in header.items() if value is not None},
+        **({"description": suite.description} if suite.description else {}),
+        "cases": [
+            {
+                "id": case.id,
+                **({"description": case.description} if case.description else {}),
+                "tags": list(case.tags),
+                "turns": [
+                    {"text": t.text, "language": t.language, "expect": expect(t.expect)}
+                    for t in case.turns
+                ],
+            }
+            for case in suite.cases
+        ],
+    }
+
+
 class _YamlLoader(yaml.SafeLoader):
     """Safe YAML that refuses a key written twice in one mapping (PyYAML keeps the last)."""
 

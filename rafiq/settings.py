@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=20.0, gt=0, description="Past this, extractive fallback.")
     llm_context_window: int = Field(default=16000, ge=1000)
 
+    eval_judge_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint that grades answers in evaluation runs "
+        "(faithfulness, answer relevancy, context precision); unset: non-LLM scores only.",
+    )
+    eval_judge_model: str | None = Field(default=None, description="The judge's model name.")
+    eval_judge_api_key: SecretStr | None = None
+
     embeddings: str = Field(
         "use-multilingual",
         description="use-multilingual | e5-small | ensemble | openai:<model>",
@@ -77,6 +85,11 @@ class Settings(BaseSettings):
     def _fill_defaults(self) -> Settings:
         if self.llm_api_key is None and os.environ.get("OPENAI_API_KEY"):
             self.llm_api_key = SecretStr(os.environ["OPENAI_API_KEY"])
+        if self.eval_judge_base_url and not self.eval_judge_model:
+            raise ValueError(
+                "RAFIQ_EVAL_JUDGE_MODEL is required with RAFIQ_EVAL_JUDGE_BASE_URL "
+                "(the judge is never guessed)"
+            )
         if self.chunk_overlap_tokens >= self.chunk_tokens:
             raise ValueError("RAFIQ_CHUNK_OVERLAP_TOKENS must be smaller than RAFIQ_CHUNK_TOKENS")
         return self

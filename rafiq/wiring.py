@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import threading
 from functools import cached_property
+from typing import Any
+from urllib.parse import urlsplit
 
 from chromadb.api import ClientAPI
 from sqlalchemy import Engine, text
@@ -19,10 +21,15 @@ from api.config import ApiConfig
 from api.conversation_store import SqlConversationStore
 from api.customers import CustomerDesk
 from api.database import create_database_engine, session_factory
+from api.eval_runs import SqlRunStore
 from api.events import EventBell, EventLog, PostgresWakeups
 from api.handoffs import HandoffDesk
 from api.tenants import TenantRegistry
 from api.webhooks import WebhookDeliverer
+from eval.conversations import MemoryConversationStore
+from eval.evaluation import Evaluator
+from eval.ragas_metrics import Judge
+from eval.runner import Target
 from knowledge_base.embeddings import Embedder, create_embedder
 from knowledge_base.embeddings.cache import QueryCachingEmbedder
 from knowledge_base.ingest import IngestOptions
@@ -38,6 +45,15 @@ def prepare_offline(settings: Settings) -> None:
     os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     seed_tiktoken_cache(settings.cache_dir / "tiktoken")
+
+
+def _endpoint(url: str | None) -> str | None:
+    """Scheme, host and port of a URL: never the user name, password or query it may hold."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}" if parts.hostname else None
 
 
 class Container:
@@ -183,6 +199,52 @@ class Container:
                 self._triage = {k: v for k, v in self._triage.items() if k[0] != tenant}
                 self._triage[key] = triage
         return TenantContext(profile, retriever, triage)
+
+    def eval_target(self, tenant: str) -> Target:
+        """The tenant's agent for an evaluation run, on conversations of its own: a run
+        opens no handoff in the advisers' queue and fires no webhook."""
+        context = self.tenant_context(tenant)
+        return Target(
+            tenant=tenant,
+            agent=Agent(MemoryConversationStore(), self.tenant_context, self.chat_model),
+            retriever=context.retriever,
+            arabizi_reply=context.profile.arabizi_reply,
+            categories=frozenset(context.triage.policy.categories),
+        )
+
+    @cached_property
+    def evaluations(self) -> Evaluator:
+        """Runs suites against a tenant and stores them (``rafiq eval run``, the QA routes)."""
+        s = self.settings
+        judge = None
+        if s.eval_judge_base_url and s.eval_judge_model:
+            key = s.eval_judge_api_key
+            judge = Judge(
+                s.eval_judge_base_url, s.eval_judge_model, key.get_secret_value() if key else None
+            )
+        return Evaluator(
+            SqlRunStore(self.sessions),
+            self.eval_target,
+            settings=self.eval_settings(),
+            judge=judge,
+            embedder=self.embedder,
+            samples_dir=s.samples_dir,
+        )
+
+    def eval_settings(self) -> dict[str, Any]:
+        """What shapes the answers, recorded with every evaluation run; never a secret."""
+        s = self.settings
+        generative = bool(s.llm_base_url)
+        return {
+            "mode": "generative" if generative else "extractive",
+            "llm_model": s.llm_model if generative else None,
+            "llm_endpoint": _endpoint(s.llm_base_url),
+            "embeddings": s.embeddings,
+            "chunk_tokens": s.chunk_tokens,
+            "chunk_overlap_tokens": s.chunk_overlap_tokens,
+            "judge_model": s.eval_judge_model if s.eval_judge_base_url else None,
+            "judge_endpoint": _endpoint(s.eval_judge_base_url),
+        }
 
     def check_database(self) -> None:
         with self.engine.connect() as connection:

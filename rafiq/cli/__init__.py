@@ -15,7 +15,7 @@ from agent.policy import PolicyError
 from api.tenants import TenantError
 from knowledge_base.embeddings import EmbeddingError
 from knowledge_base.store import StoreError
-from rafiq.cli import ask, knowledge, server, tenants, users
+from rafiq.cli import ask, evaluation, knowledge, server, tenants, users
 from rafiq.settings import InsecureSettingsError
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app.command("ingest")(knowledge.ingest_command)
 app.command("ask")(ask.ask)
 app.command("serve")(server.serve)
 app.command("demo")(server.demo)
+app.add_typer(evaluation.app, name="eval")
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
