@@ -87,3 +87,10 @@ def small_kb(tmp_path: Path) -> Path:
         encoding="utf-8",
     )
     return folder
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Playwright's sync API keeps an event loop running in the main thread from the first
+    # browser test to the end of the session: everything that calls asyncio.run() (the
+    # agent in generative mode, ragas) must run before the browser tests.
+    items.sort(key=lambda item: "e2e" in item.path.parts)
