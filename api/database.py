@@ -14,6 +14,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, SessionTransactionOrigin, s
 MIGRATIONS = Path(__file__).parent / "migrations"
 BASELINE_REVISION = "0001"
 MIGRATION_LOCK = 7_262_011  # any constant shared by every Rafiq process
+PG_POOL_SIZE = 30
+PG_POOL_OVERFLOW = 20
 READ_ONLY = "rafiq_read_only"
 """Connection execution option: this transaction only reads (no SQLite write lock)."""
 
@@ -52,7 +54,16 @@ def create_database_engine(url: str) -> Engine:
 
     else:
         # Timestamps come back in the session's time zone: make it UTC whatever the server's.
-        engine = create_engine(url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
+        # Turn threads and FastAPI's own worker threads both hold connections; the default
+        # pool (5, and 10 more opened and closed per use) made a loaded server reconnect
+        # to PostgreSQL all the time.
+        engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=PG_POOL_SIZE,
+            max_overflow=PG_POOL_OVERFLOW,
+            connect_args={"options": "-c timezone=UTC"},
+        )
     migrate(engine)
     return engine
 
