@@ -1533,8 +1533,8 @@ a { color: inherit; text-decoration: underline; text-underline-offset: 2px; }
           clearTimeout(stall);
           const error = await apiError(response);
           if (error.code === "in_progress" && attempt + 1 < SEND_ATTEMPTS) {
-            // The server has waited for the first attempt in vain: a turn whose stream was
-            // cut is abandoned server-side and its id never answers. Ask under a new id.
+            // The server waited 30 s for the first attempt in vain (that turn failed, or is
+            // stuck): asking again under a new id beats waiting forever.
             clientId = uuid();
             node.clientId = clientId;
             node.removeAttribute("data-message-id"); // the new copy's id comes by the live stream
