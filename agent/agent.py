@@ -108,6 +108,10 @@ def _category_text(kind: str, category: str) -> str:
         return adviser_text(f"{kind}_custom", category=category)
 
 
+def _last_customer_text(messages: list[Message]) -> str:
+    return next((m.text for m in reversed(messages) if m.role == "customer"), "")
+
+
 def _escalate(language: TurnLanguage, decision: TriageDecision) -> _Reply:
     return _Reply("escalate", message("handoff_notice", language.reply), [], decision)
 
@@ -475,7 +479,7 @@ class Agent:
         context = self._tenants(tenant)
         conversation = self._store.get(tenant, conversation_id)
         history = self._history(conversation.id)
-        last_customer = next((m.text for m in reversed(history) if m.role == "customer"), "")
+        last_customer = _last_customer_text(history)
         note = redact(reason).text if reason else ""
         text = last_customer or note
         known = conversation.language or (None if text else language_hint)
@@ -510,7 +514,7 @@ class Agent:
         messages = self._history(conversation.id)
         history: list[tuple[str, str]] = [(m.role, m.text) for m in messages]
         company = context.profile.display_name
-        question = next((m.text for m in reversed(messages) if m.role == "customer"), "")
+        question = _last_customer_text(messages)
         language = turn_language(question, conversation.language, context.profile.arabizi_reply)
         try:
             summary = await model.summarize(history=history, company=company)
@@ -540,7 +544,7 @@ class Agent:
         context = self._tenants(tenant)
         conversation = self._store.get(tenant, conversation_id)
         history = self._history(conversation.id)
-        question = next((m.text for m in reversed(history) if m.role == "customer"), "")
+        question = _last_customer_text(history)
         language = turn_language(question, conversation.language, context.profile.arabizi_reply)
         return self._suggested_reply(context, language, question)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -304,9 +304,7 @@ async def _turn_events(
         finally:
             frames.put_nowait(None)
 
-    turn = asyncio.get_running_loop().create_task(run_turn())
-    _TURNS.add(turn)  # the loop keeps only weak references to tasks
-    turn.add_done_callback(_turn_done)
+    turn = _in_background(run_turn(), "turn")
     finished = False
     while not finished:
         # Whatever piled up while this stream waited goes out in one write: under load,
@@ -324,15 +322,6 @@ async def _turn_events(
             "error",
             {"error": {"code": "turn_failed", "message": "the answer failed; send it again"}},
         )
-
-
-_TURNS: set[asyncio.Task[None]] = set()
-
-
-def _turn_done(task: asyncio.Task[None]) -> None:
-    _TURNS.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        log.error("turn failed", exc_info=task.exception())
 
 
 def _result_frame(document: dict[str, Any]) -> bytes:
@@ -477,7 +466,21 @@ def give_feedback(
     return FeedbackSaved(**saved)
 
 
-_DRAFTS: set[asyncio.Task[None]] = set()
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def _in_background(work: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None]:
+    """Runs ``work`` to its end whoever awaits it; a failure is logged, never lost."""
+    task = asyncio.get_running_loop().create_task(work)
+    _BACKGROUND.add(task)  # the loop keeps only weak references to tasks
+
+    def done(finished: asyncio.Task[None]) -> None:
+        _BACKGROUND.discard(finished)
+        if not finished.cancelled() and finished.exception() is not None:
+            log.error("%s failed", what, exc_info=finished.exception())
+
+    task.add_done_callback(done)
+    return task
 
 
 def draft_in_background(services: Services, tenant: str, handoff_id: str) -> None:
@@ -494,9 +497,7 @@ def draft_in_background(services: Services, tenant: str, handoff_id: str) -> Non
                 services.desk.set_drafts, tenant, handoff_id, found.summary, found.suggested_reply
             )
 
-    task = asyncio.get_running_loop().create_task(draft())
-    _DRAFTS.add(task)  # the loop keeps only weak references to tasks
-    task.add_done_callback(_DRAFTS.discard)
+    _in_background(draft(), "handoff draft")
 
 
 def _limit(request: Request, key: str, *, per_key: bool) -> None:
