@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ MIGRATION_LOCK = 7_262_011  # any constant shared by every Rafiq process
 PG_POOL_SIZE = 30
 PG_POOL_OVERFLOW = 20
 READ_ONLY = "rafiq_read_only"
+SQLITE_BUSY_TIMEOUT_S = 30.0
 """Connection execution option: this transaction only reads (no SQLite write lock)."""
 
 
@@ -27,7 +30,14 @@ class Base(DeclarativeBase):
 def create_database_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={
+                "check_same_thread": False,
+                "timeout": SQLITE_BUSY_TIMEOUT_S,
+                "factory": _writer_queue_connection(),
+            },
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):  # type: ignore[no-untyped-def]
@@ -49,8 +59,16 @@ def create_database_engine(url: str) -> Engine:
             # Taking the write lock at BEGIN makes writers queue (busy timeout) instead.
             # Reads need no lock under WAL: queueing them behind writers serialised a busy
             # server.
-            read_only = connection.get_execution_options().get(READ_ONLY)
-            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            if connection.get_execution_options().get(READ_ONLY):
+                connection.exec_driver_sql("BEGIN")
+                return
+            dbapi_connection = connection.connection.dbapi_connection
+            dbapi_connection.wait_for_writers()
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                dbapi_connection.done_writing()
+                raise
 
     else:
         # Timestamps come back in the session's time zone: make it UTC whatever the server's.
@@ -66,6 +84,54 @@ def create_database_engine(url: str) -> Engine:
         )
     migrate(engine)
     return engine
+
+
+class _QueuedWriterConnection(sqlite3.Connection):
+    """A connection whose write transactions queue on a lock of this process.
+
+    SQLite's own busy handler makes a waiting writer sleep in growing steps (up to
+    100 ms) and poll: under a busy server one write in twenty waited over 90 ms, and
+    some seconds, while the writer ahead held the lock for a millisecond or two. Writers
+    of this process now wait on a lock that hands over at once; SQLite's busy timeout
+    still queues them behind other processes (the CLI ingesting, another server).
+    """
+
+    writers: threading.Lock  # one per engine, set by _writer_queue_connection
+    _writing = False
+
+    def wait_for_writers(self) -> None:
+        if not self.writers.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
+            raise sqlite3.OperationalError("database is locked")
+        self._writing = True
+
+    def done_writing(self) -> None:
+        if self._writing:
+            self._writing = False
+            self.writers.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.done_writing()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.done_writing()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.done_writing()
+
+
+def _writer_queue_connection() -> type[_QueuedWriterConnection]:
+    """A connection class whose writers share one lock: one per engine, so that two
+    engines on two files never wait for each other."""
+    return type("QueuedWriterConnection", (_QueuedWriterConnection,), {"writers": threading.Lock()})
 
 
 def migrate(engine: Engine) -> None:
