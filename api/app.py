@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -18,6 +19,13 @@ from api.routes.eval_runs import router as eval_runs_router
 from api.routes.tenant_settings import router as tenant_settings_router
 from api.services import Services
 
+log = logging.getLogger("rafiq.app")
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("preparing the tenants failed", exc_info=error)
+
 
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
@@ -27,6 +35,10 @@ def create_app(services: Services) -> FastAPI:
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=services.api_config.threads, thread_name_prefix="rafiq")
         )
+        # In the background: the server answers (and /readyz reports) meanwhile, and a
+        # tenant asked for before its turn comes is prepared by that request.
+        warm_up = asyncio.create_task(asyncio.to_thread(services.warm_up))
+        warm_up.add_done_callback(_report_failure)
         # Pending deliveries in the outbox resume with the server.
         services.webhooks.start()
         wakeups = services.wakeups
@@ -35,6 +47,7 @@ def create_app(services: Services) -> FastAPI:
         try:
             yield
         finally:
+            warm_up.cancel()
             services.webhooks.stop()
             if wakeups is not None:
                 wakeups.stop()

@@ -51,6 +51,10 @@ class Services(Protocol):
         """Chunking and file-size limits, the same as ``rafiq ingest`` uses."""
         ...
 
+    def warm_up(self) -> None:
+        """Load every tenant's indexes now rather than during its first customer's turn."""
+        ...
+
     def check_database(self) -> None:
         """Raise if the relational database does not answer."""
         ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from functools import cached_property
@@ -36,7 +37,10 @@ from knowledge_base.ingest import IngestOptions
 from knowledge_base.retrieval import HybridRetriever
 from knowledge_base.store import TenantStore, open_chroma_client
 from knowledge_base.tokens import seed_tiktoken_cache
+from rafiq.heap import settle_long_lived
 from rafiq.settings import Settings
+
+log = logging.getLogger("rafiq.wiring")
 
 
 def prepare_offline(settings: Settings) -> None:
@@ -64,6 +68,8 @@ class Container:
         self._lock = threading.Lock()
         self._retrievers: dict[str, HybridRetriever] = {}
         self._triage: dict[tuple[str, str, str], Triage] = {}
+        self._settled = False
+        """A server process: the long-lived objects are kept out of the collector's way."""
 
     @cached_property
     def engine(self) -> Engine:
@@ -198,7 +204,23 @@ class Container:
             with self._lock:
                 self._triage = {k: v for k, v in self._triage.items() if k[0] != tenant}
                 self._triage[key] = triage
+            if self._settled:
+                # The new lexical index and triage live until the KB changes again.
+                settle_long_lived()
         return TenantContext(profile, retriever, triage)
+
+    def warm_up(self) -> None:
+        """Build every tenant's lexical index and triage before its first customer asks, and
+        from now on keep the long-lived objects out of the garbage collector's way (a
+        server calls this once, at start; see rafiq.heap)."""
+        for tenant in self.tenants.list():
+            try:
+                self.tenant_context(tenant.name)
+            except Exception:
+                # A broken tenant answers its own requests with the error; others go on.
+                log.exception("could not prepare tenant %s", tenant.name)
+        self._settled = True
+        settle_long_lived()
 
     def eval_target(self, tenant: str) -> Target:
         """The tenant's agent for an evaluation run, on conversations of its own: a run
