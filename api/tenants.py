@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,9 +63,17 @@ def validate_tenant_name(name: str) -> str:
     return name
 
 
+SETTINGS_CACHE_S = 5.0
+
+
 class TenantRegistry:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], settings_cache_s: float = SETTINGS_CACHE_S
+    ) -> None:
         self._sessions = sessions
+        self._cache_s = settings_cache_s
+        self._cache: dict[str, tuple[float, Tenant, dict[str, Any]]] = {}
+        self._cache_lock = threading.Lock()
 
     def create(self, name: str, display_name: str | None = None) -> tuple[Tenant, IssuedToken]:
         validate_tenant_name(name)
@@ -77,6 +87,7 @@ class TenantRegistry:
                 session.add(row)
         except IntegrityError as exc:
             raise TenantError(f"tenant {name!r} already exists") from exc
+        self._forget(name)
         tenant = Tenant(row.name, row.display_name, row.publishable_key)
         return tenant, self.create_user(name, "admin", "admin")
 
@@ -103,12 +114,38 @@ class TenantRegistry:
             raise TenantError(f"unknown tenant {name!r}")
         return dict(row.settings or {})
 
+    def with_settings(self, name: str) -> tuple[Tenant, dict[str, Any]]:
+        """The tenant and its settings, for a turn: read from the database at most every
+        ``settings_cache_s``. A change made through this registry shows at once; one made
+        by another process (a second replica) within ``settings_cache_s``."""
+        now = time.monotonic()
+        with self._cache_lock:
+            cached = self._cache.get(name)
+        if cached is not None and cached[0] > now:
+            return cached[1], dict(cached[2])
+        with self._sessions() as session:
+            row = session.get(TenantRow, name)
+        if row is None:
+            raise TenantError(
+                f"unknown tenant {name!r}: create it with `rafiq tenants create {name}`"
+            )
+        tenant = Tenant(row.name, row.display_name, row.publishable_key)
+        settings = dict(row.settings or {})
+        with self._cache_lock:
+            self._cache[name] = (now + self._cache_s, tenant, settings)
+        return tenant, dict(settings)
+
+    def _forget(self, name: str) -> None:
+        with self._cache_lock:
+            self._cache.pop(name, None)
+
     def update_settings(self, name: str, **values: Any) -> None:
         with self._sessions.begin() as session:
             row = session.get(TenantRow, name)
             if row is None:
                 raise TenantError(f"unknown tenant {name!r}")
             row.settings = {**(row.settings or {}), **values}
+        self._forget(name)
 
     def change_settings(self, name: str, changes: Mapping[str, Any], actor: str) -> dict[str, Any]:
         """Merge ``changes`` (``None`` removes a key) and audit it in the same transaction;
@@ -121,7 +158,9 @@ class TenantRegistry:
             merged = {**(row.settings or {}), **changes}
             row.settings = {k: v for k, v in merged.items() if v is not None}
             audit(session, name, actor, "tenant.settings", name, keys=sorted(changes))
-            return dict(row.settings)
+            now = dict(row.settings)
+        self._forget(name)
+        return now
 
     def list(self) -> list[Tenant]:
         with self._sessions() as session:

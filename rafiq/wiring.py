@@ -184,10 +184,8 @@ class Container:
 
     def tenant_context(self, tenant: str) -> TenantContext:
         """Profile, retriever and triage of a tenant; triage is rebuilt when its KB changes."""
-        record = self.tenants.get(tenant)
-        profile = TenantProfile.from_settings(
-            record.name, record.display_name, self.tenants.settings(tenant)
-        )
+        record, settings = self.tenants.with_settings(tenant)
+        profile = TenantProfile.from_settings(record.name, record.display_name, settings)
         retriever = self.retriever(tenant)
         key = (tenant, retriever.store.version(), profile.escalation_policy or "")
         with self._lock:
