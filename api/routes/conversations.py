@@ -140,6 +140,16 @@ def _conversation(
     return services.customers.authenticate(conversation_id, _bearer(authorization))
 
 
+def _sender(
+    services: Services, conversation_id: str, authorization: str | None, message_id: str | None
+) -> tuple[CustomerConversation, dict[str, Any] | None]:
+    """The customer's conversation, and the answer already given to this message id if it
+    is a retry: in one trip to a worker thread, before the turn."""
+    conversation = _conversation(services, conversation_id, authorization)
+    first = services.customers.replay(conversation.id, message_id) if message_id else None
+    return conversation, first
+
+
 Auth = Annotated[str | None, Header(description="`Bearer ct_...`, from opening the conversation")]
 
 
@@ -191,21 +201,19 @@ async def send_message(
     services: ServicesDep,
     authorization: Auth = None,
 ) -> Response:
-    conversation = await asyncio.to_thread(_conversation, services, conversation_id, authorization)
     text = body.text.strip()
     limit = services.api_config.max_message_chars
+    conversation, first = await asyncio.to_thread(
+        _sender, services, conversation_id, authorization, body.client_message_id
+    )
     if not text:
         raise ApiError(422, "invalid_request", "text: the message is empty")
     if len(text) > limit:
         raise ApiError(422, "message_too_long", f"text: at most {limit} characters")
-    if body.client_message_id:
-        first = await asyncio.to_thread(
-            services.customers.replay, conversation.id, body.client_message_id
-        )
-        if first is not None:
-            return _replayed(first)
+    if first is not None:
+        return _replayed(first)
     _limit(request, f"conv:{conversation.id}", per_key=False)
-    status = await asyncio.to_thread(services.customers.status, conversation.id)
+    status = conversation.status
     if status == "closed":
         raise ApiError(409, "conversation_closed", "this conversation is closed: open a new one")
     if accepts_event_stream(request) and status == "bot":
