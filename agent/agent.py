@@ -434,16 +434,16 @@ class Agent:
             )
             status = "waiting_human"
         misses = 0 if reply.grounded else conversation.consecutive_misses + 1
-        self._store.update(conversation.id, language=language.detected, consecutive_misses=misses)
-        stored = self._store.add_message(
+        stored = self._store.add_reply(
             conversation.id,
-            "bot",
             reply.text,
             {
                 "action": reply.action,
                 "citations": [c.model_dump() for c in reply.citations],
                 "escalation": escalation.model_dump() if escalation else None,
             },
+            language=language.detected,
+            consecutive_misses=misses,
         )
         return TurnResult(
             conversation_id=conversation.id,

@@ -90,6 +90,18 @@ class ConversationStore(Protocol):
         """Status changes go through the handoff workflow, never through here."""
         ...
 
+    def add_reply(
+        self,
+        conversation_id: str,
+        text: str,
+        meta: dict[str, Any],
+        *,
+        language: DetectedLanguage,
+        consecutive_misses: int,
+    ) -> Message:
+        """The bot's message and the conversation's state after the turn, written together."""
+        ...
+
     def open_handoff(self, conversation_id: str, request: HandoffRequest, actor: str) -> str:
         """Queues the conversation for an adviser; returns the handoff id.
 

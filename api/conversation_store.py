@@ -81,12 +81,38 @@ class SqlConversationStore:
         *,
         client_message_id: str | None = None,
     ) -> Message:
+        return self._append(conversation_id, role, text, meta, client_message_id, {})
+
+    def add_reply(
+        self,
+        conversation_id: str,
+        text: str,
+        meta: dict[str, Any],
+        *,
+        language: DetectedLanguage,
+        consecutive_misses: int,
+    ) -> Message:
+        state = {"language": language, "consecutive_misses": consecutive_misses}
+        return self._append(conversation_id, "bot", text, meta, None, state)
+
+    def _append(
+        self,
+        conversation_id: str,
+        role: Role,
+        text: str,
+        meta: dict[str, Any] | None,
+        client_message_id: str | None,
+        state: dict[str, Any],
+    ) -> Message:
+        """The message, and ``state`` (conversation columns) set in the same transaction."""
         for attempt in range(SEQ_RETRIES):
             try:
                 with self._sessions.begin() as session:
                     conversation = session.get(ConversationRow, conversation_id)
                     if conversation is None:
                         raise ConversationNotFoundError(conversation_id)
+                    for column, value in state.items():
+                        setattr(conversation, column, value)
                     row = append_message(
                         session, conversation, role, text, meta, client_message_id=client_message_id
                     )

@@ -86,6 +86,18 @@ class MemoryConversationStore:
             self._messages[conversation_id].append(message)
         return message
 
+    def add_reply(
+        self,
+        conversation_id: str,
+        text: str,
+        meta: dict[str, Any],
+        *,
+        language: DetectedLanguage,
+        consecutive_misses: int,
+    ) -> Message:
+        self.update(conversation_id, language=language, consecutive_misses=consecutive_misses)
+        return self.add_message(conversation_id, "bot", text, meta)
+
     def update(
         self,
         conversation_id: str,
