@@ -188,6 +188,29 @@ def test_a_stream_cut_before_its_end_is_an_error_after_the_partial_pieces(
     assert "".join(received) == "".join(stream_pieces(ANSWER)[:3])
 
 
+def test_an_error_inside_the_stream_is_an_http_error_after_the_partial_pieces(
+    model: LangChainChatModel, stub: OpenAIStub
+) -> None:
+    stub.state.script(
+        ChatReply.text(ANSWER, error_after_chunks=2, error_message="The server had an error")
+    )
+    received: list[str] = []
+
+    async def consume() -> None:
+        async for piece in model.stream_answer(
+            company="Atlas Télécom",
+            reply_language="fr",
+            question="Et le samedi ?",
+            history=[],
+            passages=PASSAGES,
+        ):
+            received.append(piece)
+
+    error = expect_error(consume(), "error")
+    assert "APIError" in str(error)
+    assert "".join(received) == "".join(stream_pieces(ANSWER)[:2])
+
+
 def test_an_answer_cut_at_the_token_limit_is_an_error(
     model: LangChainChatModel, stub: OpenAIStub
 ) -> None:

@@ -70,6 +70,9 @@ class ChatReply:
     stop_after_chunks: int | None = None
     """Streaming only: end the stream after this many content chunks, with no finish
     chunk and no ``[DONE]``, like a server that died mid-answer."""
+    error_after_chunks: int | None = None
+    """Streaming only: after this many content chunks, an OpenAI-style ``{"error": ...}``
+    object in the stream (``error_message``), as servers send when generation fails."""
 
     @classmethod
     def text(cls, content: str, **options: Any) -> ChatReply:
@@ -322,6 +325,10 @@ class OpenAIStub:
         pieces = stream_pieces(reply.content)
         for sent, piece in enumerate(pieces):
             if reply.stop_after_chunks is not None and sent >= reply.stop_after_chunks:
+                return
+            if reply.error_after_chunks is not None and sent >= reply.error_after_chunks:
+                error = {"message": reply.error_message, "type": "server_error", "code": None}
+                yield f"data: {json.dumps({'error': error})}\n\n"
                 return
             if pace > 0:
                 await asyncio.sleep(pace)
