@@ -108,13 +108,22 @@ class SqlConversationStore:
         for attempt in range(SEQ_RETRIES):
             try:
                 with self._sessions.begin() as session:
-                    conversation = session.get(ConversationRow, conversation_id)
+                    # Locked as it is read: one round trip instead of two on PostgreSQL.
+                    conversation = session.get(
+                        ConversationRow, conversation_id, with_for_update=True
+                    )
                     if conversation is None:
                         raise ConversationNotFoundError(conversation_id)
                     for column, value in state.items():
                         setattr(conversation, column, value)
                     row = append_message(
-                        session, conversation, role, text, meta, client_message_id=client_message_id
+                        session,
+                        conversation,
+                        role,
+                        text,
+                        meta,
+                        client_message_id=client_message_id,
+                        locked=True,
                     )
                 break
             except IntegrityError as exc:
@@ -206,11 +215,13 @@ def append_message(
     *,
     client_message_id: str | None = None,
     author_id: str | None = None,
+    locked: bool = False,
 ) -> MessageRow:
-    """A message and its stream event, in the caller's transaction."""
+    """A message and its stream event, in the caller's transaction; ``locked``: the caller
+    read ``conversation`` FOR UPDATE already."""
     # Writers to one conversation take turns for the next sequence number (SQLite already
     # serialises writers: its transactions begin IMMEDIATE, see api.database).
-    if session.get_bind().dialect.name != "sqlite":
+    if not locked and session.get_bind().dialect.name != "sqlite":
         session.execute(
             select(ConversationRow.id)
             .where(ConversationRow.id == conversation.id)

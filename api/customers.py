@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -154,14 +154,14 @@ class CustomerDesk:
         self, conversation_id: str, client_message_id: str, result: dict[str, Any]
     ) -> None:
         with self._sessions.begin() as session:
-            row = session.scalar(
-                select(MessageRow).where(
+            session.execute(
+                update(MessageRow)
+                .where(
                     MessageRow.conversation_id == conversation_id,
                     MessageRow.client_message_id == client_message_id,
                 )
+                .values(result=result)
             )
-            if row is not None:
-                row.result = result
 
     def feedback(
         self, conversation_id: str, message_id: str, rating: str, comment: str | None
