@@ -74,7 +74,11 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
-async def collect(model: LangChainChatModel, **overrides: Any) -> list[str]:
+async def collect(
+    model: LangChainChatModel, received: list[str] | None = None, **overrides: Any
+) -> list[str]:
+    """The answer's pieces, appended to ``received`` as they arrive (kept if it fails)."""
+    pieces = [] if received is None else received
     arguments: dict[str, Any] = {
         "company": "Bank Atlas",
         "reply_language": "fr",
@@ -83,7 +87,9 @@ async def collect(model: LangChainChatModel, **overrides: Any) -> list[str]:
         "passages": PASSAGES,
     }
     arguments.update(overrides)
-    return [piece async for piece in model.stream_answer(**arguments)]
+    async for piece in model.stream_answer(**arguments):
+        pieces.append(piece)
+    return pieces
 
 
 def expect_error(coroutine: Coroutine[Any, Any, object], kind: str) -> LlmError:
@@ -173,18 +179,7 @@ def test_a_stream_cut_before_its_end_is_an_error_after_the_partial_pieces(
 ) -> None:
     stub.state.script(ChatReply.text(ANSWER, stop_after_chunks=3))
     received: list[str] = []
-
-    async def consume() -> None:
-        async for piece in model.stream_answer(
-            company="Bank Atlas",
-            reply_language="fr",
-            question="Et le samedi ?",
-            history=[],
-            passages=PASSAGES,
-        ):
-            received.append(piece)
-
-    expect_error(consume(), "truncated")
+    expect_error(collect(model, received, history=[]), "truncated")
     assert "".join(received) == "".join(stream_pieces(ANSWER)[:3])
 
 
@@ -195,18 +190,7 @@ def test_an_error_inside_the_stream_is_an_http_error_after_the_partial_pieces(
         ChatReply.text(ANSWER, error_after_chunks=2, error_message="The server had an error")
     )
     received: list[str] = []
-
-    async def consume() -> None:
-        async for piece in model.stream_answer(
-            company="Atlas Télécom",
-            reply_language="fr",
-            question="Et le samedi ?",
-            history=[],
-            passages=PASSAGES,
-        ):
-            received.append(piece)
-
-    error = expect_error(consume(), "error")
+    error = expect_error(collect(model, received, history=[]), "error")
     assert "APIError" in str(error)
     assert "".join(received) == "".join(stream_pieces(ANSWER)[:2])
 
