@@ -327,8 +327,8 @@ class _JsonChunks:
     """An answer's stream as the JSON objects the server sent, for ChatOpenAI.
 
     The SDK's own stream builds a pydantic model of every chunk, which ChatOpenAI then
-    dumps back to a dict: a third of a streamed answer's CPU. ChatOpenAI takes dicts
-    as they are. Errors stay the SDK's: an HTTP error status raises APIStatusError when
+    dumps back to a dict: 6 of the 30 ms of CPU of a paced 30-chunk answer. ChatOpenAI
+    takes dicts as they are. Errors stay the SDK's: an HTTP error status raises APIStatusError when
     the stream opens, an error object inside the stream raises APIError.
     """
 
@@ -339,9 +339,6 @@ class _JsonChunks:
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        await self._response.close()
-
-    async def close(self) -> None:
         await self._response.close()
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
@@ -356,16 +353,16 @@ class _JsonChunks:
                 if data.startswith("[DONE]"):
                     break
                 chunk = json.loads(data)
-                if isinstance(chunk, dict) and chunk.get("error"):
-                    error = chunk["error"]
+                if not isinstance(chunk, dict):
+                    continue
+                if error := chunk.get("error"):
                     text = error.get("message") if isinstance(error, dict) else None
                     raise openai.APIError(
                         text if isinstance(text, str) and text else "error while streaming",
                         request=self._response.http_request,
                         body=error,
                     )
-                if isinstance(chunk, dict):
-                    yield chunk
+                yield chunk
         finally:
             await self._response.close()
 

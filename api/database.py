@@ -19,8 +19,8 @@ MIGRATION_LOCK = 7_262_011  # any constant shared by every Rafiq process
 PG_POOL_SIZE = 30
 PG_POOL_OVERFLOW = 20
 READ_ONLY = "rafiq_read_only"
-SQLITE_BUSY_TIMEOUT_S = 30.0
 """Connection execution option: this transaction only reads (no SQLite write lock)."""
+SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
 class Base(DeclarativeBase):
@@ -56,7 +56,8 @@ def create_database_engine(url: str) -> Engine:
         def _begin(connection):  # type: ignore[no-untyped-def]
             # A deferred transaction reads, then fails to write if another writer committed
             # meanwhile (a stale WAL snapshot), and SQLite ignores SELECT ... FOR UPDATE.
-            # Taking the write lock at BEGIN makes writers queue (busy timeout) instead.
+            # Taking the write lock at BEGIN makes writers queue (first on this process's
+            # lock, then on SQLite's busy timeout behind other processes) instead.
             # Reads need no lock under WAL: queueing them behind writers serialised a busy
             # server.
             if connection.get_execution_options().get(READ_ONLY):

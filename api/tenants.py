@@ -92,13 +92,17 @@ class TenantRegistry:
         return tenant, self.create_user(name, "admin", "admin")
 
     def get(self, name: str) -> Tenant:
+        row = self._row(name)
+        return Tenant(row.name, row.display_name, row.publishable_key)
+
+    def _row(self, name: str) -> TenantRow:
         with self._sessions() as session:
             row = session.get(TenantRow, name)
         if row is None:
             raise TenantError(
                 f"unknown tenant {name!r}: create it with `rafiq tenants create {name}`"
             )
-        return Tenant(row.name, row.display_name, row.publishable_key)
+        return row
 
     def by_publishable_key(self, key: str) -> Tenant | None:
         if not key.startswith("pk_"):
@@ -123,12 +127,7 @@ class TenantRegistry:
             cached = self._cache.get(name)
         if cached is not None and cached[0] > now:
             return cached[1], dict(cached[2])
-        with self._sessions() as session:
-            row = session.get(TenantRow, name)
-        if row is None:
-            raise TenantError(
-                f"unknown tenant {name!r}: create it with `rafiq tenants create {name}`"
-            )
+        row = self._row(name)
         tenant = Tenant(row.name, row.display_name, row.publishable_key)
         settings = dict(row.settings or {})
         with self._cache_lock:
