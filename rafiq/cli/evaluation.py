@@ -15,7 +15,6 @@ from typing import Annotated, Final, NoReturn
 import typer
 from pydantic import BaseModel
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.tenants import TenantError
 from eval.compare import LAST, Comparison, compare, failure_summary, previous_run
@@ -26,7 +25,7 @@ from eval.report import delta_text, format_metric, render
 from eval.runner import DEFAULT_WORKERS, TenantMismatchError
 from eval.store import RunNotFoundError, RunRecord, RunStatus, RunSummary, SuiteInfo
 from eval.suite import SuiteError, load_suite, suite_document, suite_files
-from rafiq.cli.output import JsonOption, TenantOption, container, print_json
+from rafiq.cli.output import JsonOption, TenantOption, container, print_json, progress_bar
 from rafiq.demo import load_sample_tenant, sample_tenant_dirs
 
 app = typer.Typer(
@@ -91,17 +90,8 @@ def _thresholds(specs: Sequence[str], gate_file: Path | None) -> list[Threshold]
 
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[int, int], None]]:
-    with Progress(
-        TextColumn("[bold]eval[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("cases"),
-        TimeElapsedColumn(),
-        console=_err,
-        disable=not enabled,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("", total=None)
+    with progress_bar("eval", _err, enabled) as bar:
+        task = bar.add_task("cases", total=None)
 
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)

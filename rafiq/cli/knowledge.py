@@ -8,11 +8,10 @@ from typing import Annotated
 import typer
 from pydantic import BaseModel
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.schemas import SearchHit
 from knowledge_base.ingest import IngestReport, ingest
-from rafiq.cli.output import JsonOption, TenantOption, container, print_json
+from rafiq.cli.output import JsonOption, TenantOption, container, print_json, progress_bar
 
 kb_app = typer.Typer(help="Search and inspect a tenant's knowledge base.", no_args_is_help=True)
 _err = Console(stderr=True)
@@ -76,16 +75,7 @@ def ingest_command(
     c.tenants.get(tenant)
     store = c.store(tenant)
     show_progress = not as_json and _err.is_terminal
-    with Progress(
-        TextColumn("[bold]ingest[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=_err,
-        disable=not show_progress,
-        transient=True,
-    ) as bar:
+    with progress_bar("ingest", _err, show_progress) as bar:
         task = bar.add_task("", total=None)
 
         def advance(done: int, total: int, source: str) -> None:
