@@ -11,8 +11,9 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from agent.answerability import CANDIDATES, Assessment, assess
 from agent.context import retrieval_query
 from agent.conversation import (
     WELCOME,
@@ -21,7 +22,7 @@ from agent.conversation import (
     HandoffRequest,
     Message,
 )
-from agent.extractive import extract, is_grounded
+from agent.extractive import extract, is_grounded, passage_answer
 from agent.language import TurnLanguage, turn_language
 from agent.llm import ChatModel, LlmError, Passage, cited_chunk_ids
 from agent.redaction import Redaction, redact
@@ -38,13 +39,22 @@ from agent.result import (
     TurnResult,
 )
 from agent.screening import screen
+from agent.screening_model import LearnedScreener
 from agent.tenant import TenantProfile
 from agent.triage import Triage, TriageDecision
+from knowledge_base.analyzer import terms
+from knowledge_base.normalize import normalize_for_search
 from knowledge_base.retrieval import HybridRetriever, RetrievedChunk
 from prompts import adviser_text, message
 from prompts.catalog import MissingMessageError
 
-RETRIEVAL_K = 5
+RETRIEVAL_K = CANDIDATES
+SUGGESTIONS = 2
+# "1", "2", "la première", "الثاني", "tania": the customer picks one of the entries offered
+# (matched on search-normalised text: no accents, one spelling of each Arabic letter).
+_FIRST = "1|١|premier|premiere|la premiere|le premier|first|the first|الاول|الاولي|لول|lowla|lwla"
+_SECOND = "2|٢|deuxieme|la deuxieme|second|seconde|the second|الثاني|الثانيه|تانيه|tania|tanya"
+_CHOICES = tuple(re.compile(rf"^\W*(?:{words})(?: one)?\W*$") for words in (_FIRST, _SECOND))
 MAX_HISTORY = 12
 SUMMARY_EXCERPT_CHARS = 160
 
@@ -54,6 +64,7 @@ class TenantContext:
     profile: TenantProfile
     retriever: HybridRetriever
     triage: Triage
+    screener: LearnedScreener | None = None
 
 
 @dataclass
@@ -63,6 +74,10 @@ class _Reply:
     citations: list[Citation]
     escalation: TriageDecision | None = None
     grounded: bool = True
+    suggestions: list[str] = field(default_factory=list)
+    """Chunk ids of the entries offered to choose from, in the order shown."""
+    security: dict[str, str] | None = None
+    """For a refusal: what was refused and why (the tenant's security events)."""
 
 
 @dataclass
@@ -110,6 +125,93 @@ def _category_text(kind: str, category: str) -> str:
 
 def _last_customer_text(messages: list[Message]) -> str:
     return next((m.text for m in reversed(messages) if m.role == "customer"), "")
+
+
+def _answer_with(question: str, chunk: RetrievedChunk, language: TurnLanguage) -> _Reply:
+    answer = passage_answer(question, chunk, language.reply)
+    text = answer.text
+    if answer.needs_preface:
+        text = f"{message('source_preface', language.reply)}\n{text}"
+    citation = Citation(
+        source=chunk.source, title=chunk.title, chunk_id=chunk.chunk_id, score=chunk.score
+    )
+    return _Reply("answer", text, [citation])
+
+
+def _entry_name(chunk: RetrievedChunk) -> str:
+    return chunk.title or chunk.section or chunk.source
+
+
+def _suggestions(assessment: Assessment, reply: str) -> list[RetrievedChunk]:
+    """The two likeliest entries worth offering: different names, the customer's language
+    first (an entry and its translation are one choice, not two)."""
+    ranked = sorted(
+        assessment.ranked[: SUGGESTIONS + 2],
+        key=lambda c: 0 if ("ar" if c.language in ("ar", "darija") else c.language) == reply else 1,
+    )
+    chosen: list[RetrievedChunk] = []
+    for chunk in ranked:
+        if all(_entry_name(chunk) != _entry_name(c) for c in chosen):
+            chosen.append(chunk)
+    return chosen[:SUGGESTIONS]
+
+
+def _picked_entry(text: str, history: list[Message]) -> str | None:
+    """The chunk id of the offered entry this message picks, if it picks one."""
+    last_bot = next((m for m in reversed(history) if m.role == "bot"), None)
+    offered = last_bot.meta.get("suggestions") if last_bot else None
+    if not offered:
+        return None
+    normalized = normalize_for_search(text).strip()
+    for position, pattern in enumerate(_CHOICES):
+        if pattern.match(normalized) and position < len(offered):
+            return str(offered[position])
+    return None
+
+
+def _refuse(language: TurnLanguage, kind: str, reason: str) -> _Reply:
+    return _Reply(
+        "refuse",
+        message("refusal", language.reply),
+        [],
+        security={"kind": kind, "reason": reason},
+    )
+
+
+def _distress(
+    context: TenantContext, reason: str, decision: TriageDecision | None
+) -> TriageDecision:
+    """A threat to self or others the learned layer saw: distress, unless triage already
+    chose a queue that must see it as soon (distress itself, or a hard rule before it)."""
+    if decision is not None and decision.hard_rule and decision.category == "distress":
+        return decision
+    category = context.triage.policy.categories.get("distress")
+    return TriageDecision("distress", category.priority if category else "urgent", True, reason)
+
+
+REPEATED_MANIPULATION = "repeated_manipulation"
+
+
+def _after_attempts(
+    reply: _Reply, history: list[Message], context: TenantContext, language: TurnLanguage
+) -> _Reply:
+    """The tenant's limit of refused attempts in one conversation reached: an adviser
+    takes the conversation over (the refusal stays recorded as a security event)."""
+    limit = context.profile.manipulation_limit
+    earlier = sum(
+        1
+        for m in history
+        if m.role == "bot"
+        and (m.meta.get("security") or {}).get("kind") in ("injection", "manipulation")
+    )
+    if limit == 0 or earlier + 1 < limit:
+        return reply
+    decision = TriageDecision(
+        REPEATED_MANIPULATION, "normal", False, f"{earlier + 1} refused attempts"
+    )
+    escalated = _escalate(language, decision)
+    escalated.security = reply.security
+    return escalated
 
 
 def _escalate(language: TurnLanguage, decision: TriageDecision) -> _Reply:
@@ -227,16 +329,33 @@ class Agent:
         )
         screening = screen(redaction.text)
         decision = context.triage.classify(redaction.text)
+        learned = (
+            context.screener.screen(redaction.text)
+            if context.screener is not None and screening.verdict == "ok"
+            else None
+        )
+        if learned is not None and learned.verdict == "threat":
+            decision = _distress(context, learned.reason, decision)
         reply: _Reply | None = None
         # Injection text is adversarial: triage cannot be trusted on it. An insult from a
-        # customer in distress or facing fraud still reaches an adviser.
+        # customer in distress or facing fraud still reaches an adviser, and so does a
+        # message the learned layer alone finds manipulative (it is less certain).
         if screening.verdict == "injection":
-            reply = _Reply("refuse", message("refusal", language.reply), [])
+            reply = _refuse(language, "injection", screening.reason or "pattern")
+        elif (
+            learned is not None
+            and learned.verdict == "manipulation"
+            and not (decision and decision.hard_rule)
+        ):
+            reply = _refuse(language, "manipulation", learned.reason)
         elif screening.verdict == "abuse" and not (decision and decision.hard_rule):
             reply = _Reply("refuse", message("abuse_warning", language.reply), [])
+            reply.security = {"kind": "abuse", "reason": screening.reason or "pattern"}
         elif decision is not None and (decision.hard_rule or self._chat_model is None):
             # The safety floor: a model may add an escalation, never remove this one.
             reply = _escalate(language, decision)
+        if reply is not None and reply.security and reply.security["kind"] != "abuse":
+            reply = _after_attempts(reply, history, context, language)
         return _Turn(started, context, conversation, redaction, history, language, reply, decision)
 
     def _retrieve(self, turn: _Turn, query: str) -> list[RetrievedChunk]:
@@ -248,10 +367,19 @@ class Agent:
     def _complete(self, turn: _Turn) -> TurnResult:
         """Extractive mode, or a turn whose outcome needs no writing."""
         if turn.reply is None:
-            query = retrieval_query(turn.redaction.text, turn.history)
-            turn.reply = self._answer(
-                query, self._retrieve(turn, query), turn.language, turn.conversation, turn.context
-            )
+            picked = _picked_entry(turn.redaction.text, turn.history)
+            chunk = turn.context.retriever.entry(picked) if picked else None
+            if chunk is not None:
+                turn.reply = _answer_with(turn.redaction.text, chunk, turn.language)
+            else:
+                query = retrieval_query(turn.redaction.text, turn.history)
+                turn.reply = self._answer(
+                    query,
+                    self._retrieve(turn, query),
+                    turn.language,
+                    turn.conversation,
+                    turn.context,
+                )
         return self._finish(turn)
 
     async def _generate(self, turn: _Turn, model: ChatModel) -> AsyncIterator[Event]:
@@ -372,17 +500,24 @@ class Agent:
         conversation: Conversation,
         context: TenantContext,
     ) -> _Reply:
-        answer = extract(query, chunks, language.reply)
-        if answer is None:
-            return self._miss(language, conversation, context)
-        chunk = answer.chunk
-        text = answer.text
-        if answer.needs_preface:
-            text = f"{message('source_preface', language.reply)}\n{text}"
-        citation = Citation(
-            source=chunk.source, title=chunk.title, chunk_id=chunk.chunk_id, score=chunk.score
+        """Answer only when the passages answer this message (agent/answerability.py);
+        when it is close but unsure, offer the two nearest entries instead of guessing."""
+        assessment = assess(
+            chunks,
+            reply_language=language.reply,
+            language=language.detected,
+            query_terms=len(set(terms(query))),
         )
-        return _Reply("answer", text, [citation])
+        if assessment.verdict == "answer" and assessment.best is not None:
+            return _answer_with(query, assessment.best, language)
+        offered = _suggestions(assessment, language.reply)
+        if assessment.verdict == "suggest" and len(offered) == SUGGESTIONS:
+            first, second = (_entry_name(c) for c in offered)
+            text = message("suggestions", language.reply, first=first, second=second)
+            return _Reply(
+                "clarify", text, [], grounded=False, suggestions=[c.chunk_id for c in offered]
+            )
+        return self._miss(language, conversation, context)
 
     @staticmethod
     def _miss(language: TurnLanguage, conversation: Conversation, context: TenantContext) -> _Reply:
@@ -441,6 +576,8 @@ class Agent:
                 "action": reply.action,
                 "citations": [c.model_dump() for c in reply.citations],
                 "escalation": escalation.model_dump() if escalation else None,
+                **({"suggestions": reply.suggestions} if reply.suggestions else {}),
+                **({"security": reply.security} if reply.security else {}),
             },
             language=language.detected,
             consecutive_misses=misses,

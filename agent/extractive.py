@@ -72,7 +72,11 @@ def extract(
 ) -> ExtractiveAnswer | None:
     if not is_grounded(chunks):
         return None
-    chunk = choose(chunks, reply)
+    return passage_answer(question, choose(chunks, reply), reply)
+
+
+def passage_answer(question: str, chunk: RetrievedChunk, reply: ReplyLanguage) -> ExtractiveAnswer:
+    """What to show of one passage: a FAQ answer whole, a policy section's best sentences."""
     is_faq = bool(chunk.metadata.get("is_faq"))
     text = chunk.text.strip() if is_faq else best_sentences(question, chunk.text)
     return ExtractiveAnswer(text, chunk, needs_preface=_language_of(chunk) != reply)

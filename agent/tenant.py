@@ -18,6 +18,9 @@ class TenantProfile:
     """The secure payment channel customers are sent to instead of sharing card data."""
     escalation_policy: str | None = None
     """The tenant's policy YAML, merged over the default policy."""
+    manipulation_limit: int = 3
+    """Refused manipulation attempts in one conversation before it goes to an adviser;
+    0 never hands over."""
 
     @classmethod
     def from_settings(cls, name: str, display_name: str, settings: dict[str, Any]) -> TenantProfile:
@@ -28,4 +31,11 @@ class TenantProfile:
             arabizi_reply=arabizi if arabizi in ("fr", "ar", "en") else "fr",
             payment_url=settings.get("secure_payment_url"),
             escalation_policy=settings.get("escalation_policy"),
+            manipulation_limit=_non_negative(settings.get("manipulation_limit"), 3),
         )
+
+
+def _non_negative(value: Any, default: int) -> int:
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+    )

@@ -26,15 +26,24 @@ class BM25Index:
                 ids.append(doc_id)
                 tfs.append(tf)
         self._postings: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]] = {}
+        self._idf: dict[str, float] = {}
         for term, (ids, tfs) in postings.items():
             id_array = np.asarray(ids, dtype=np.int64)
             tf_array = np.asarray(tfs, dtype=np.float32)
             idf = math.log(1 + (self.size - len(ids) + 0.5) / (len(ids) + 0.5))
+            self._idf[term] = idf
             weight = idf * tf_array * (k1 + 1) / (tf_array + norm[id_array])
             self._postings[term] = (id_array, weight.astype(np.float32))
 
     def __contains__(self, term: str) -> bool:
         return term in self._postings
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency; a term no document holds weighs as a term in one."""
+        known = self._idf.get(term)
+        if known is not None:
+            return known
+        return math.log(1 + (self.size - 0.5) / 1.5) if self.size else 1.0
 
     def scores(self, query_terms: list[str]) -> npt.NDArray[np.float32]:
         scores = np.zeros(self.size, dtype=np.float32)

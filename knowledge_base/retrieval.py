@@ -50,6 +50,17 @@ class RetrievedChunk:
     """Best cosine similarity to any form of the query: an absolute confidence signal."""
     bm25_score: float
     metadata: Metadata = field(default_factory=dict)
+    question_similarity: float = 0.0
+    """Cosine of the query with the entry's own question (a FAQ entry), else its best record."""
+    dense_rank: int | None = None
+    """Position in the dense ranking of the query as written (0 is first), None if absent."""
+    lexical_rank: int | None = None
+    coverage: float = 0.0
+    """Share of the query's search terms (glosses included) the chunk contains, IDF-weighted."""
+    own_coverage: float = 0.0
+    """The same for the words the customer wrote, without glosses or synonyms."""
+    title_coverage: float = 0.0
+    """Share of the customer's own words found in the entry's question or heading."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +122,24 @@ class _LexicalIndex:
     def __init__(self, records: list[StoredChunk]) -> None:
         self.chunks = [r for r in records if not r.alias_of]
         self.by_id = {c.chunk_id: c for c in self.chunks}
-        self.bm25 = BM25Index([terms(indexed_text(c)) for c in self.chunks])
+        documents = [terms(indexed_text(c)) for c in self.chunks]
+        self.bm25 = BM25Index(documents)
+        self.term_sets = {
+            c.chunk_id: frozenset(d) for c, d in zip(self.chunks, documents, strict=True)
+        }
+        self.title_terms = {
+            c.chunk_id: frozenset(terms(_opt(c.metadata, "title") or "")) for c in self.chunks
+        }
+        # The alias record that is a FAQ entry's question alone: how close a message is to
+        # the question asked, not to some sentence of the answer.
+        self.question_records = {
+            r.chunk_id: parent.chunk_id
+            for r in records
+            if r.alias_of
+            and (parent := self.by_id.get(r.alias_of)) is not None
+            and parent.metadata.get("is_faq")
+            and r.text == parent.metadata.get("title")
+        }
         self._sounds: dict[str, Counter[str]] = defaultdict(Counter)
         self._sounds_truncated: dict[str, Counter[str]] = defaultdict(Counter)
         for chunk in self.chunks:
@@ -155,6 +183,8 @@ class QueryPlan:
     variants: list[str]
     """The query as written, then its French and MSA re-phrasings when it has any."""
     terms: list[str]
+    own_terms: list[str]
+    """The terms of the words the customer wrote, before glosses and synonyms."""
 
 
 def _combine(language: str | None, where: Where | None) -> Where | None:
@@ -196,6 +226,15 @@ class HybridRetriever:
             }
         )
 
+    def entry(self, chunk_id: str) -> RetrievedChunk | None:
+        """One chunk by id, as a search would return it (a customer picking a suggestion)."""
+        index = self._lexical_index()
+        chunk = index.by_id.get(chunk_id)
+        if chunk is None:
+            return None
+        plan = QueryPlan([], [], [])
+        return self._result(index, plan, chunk, 0.0, _Evidence())
+
     def search(
         self,
         query: str,
@@ -229,7 +268,7 @@ class HybridRetriever:
         )
         lexical = index.bm25.top(plan.terms, self._candidates, allowed)
         lexical_done = time.perf_counter()
-        results = self._fuse(index, dense_lists, lexical, k)
+        results = self._fuse(index, plan, dense_lists, lexical, k)
         timings = SearchTimings(
             embed_ms=(embedded - started) * 1000,
             dense_ms=(dense_done - embedded) * 1000,
@@ -250,11 +289,13 @@ class HybridRetriever:
         return QueryPlan(
             variants=[query] + [g for g in (french_gloss, analysis.arabic_gloss) if g],
             terms=list(dict.fromkeys(analysis.terms + extra)),
+            own_terms=list(dict.fromkeys(own)),
         )
 
     def _fuse(
         self,
         index: _LexicalIndex,
+        plan: QueryPlan,
         dense_lists: list[list[tuple[str, float]]],
         lexical: list[tuple[int, float]],
         k: int,
@@ -263,8 +304,7 @@ class HybridRetriever:
         fusion = self.fusion
         fused: dict[str, float] = {}
         chunks: dict[str, StoredChunk] = {}
-        similarity: dict[str, float] = {}
-        bm25: dict[str, float] = {}
+        evidence = _Evidence()
         for position, ranking in enumerate(dense_lists):
             weight = fusion.dense if position == 0 else fusion.gloss
             seen: set[str] = set()
@@ -273,29 +313,49 @@ class HybridRetriever:
                 if chunk is None:
                     continue  # written by another process after our index was built
                 cid = chunk.chunk_id
-                similarity[cid] = max(similarity.get(cid, -1.0), cosine)
+                evidence.similarity[cid] = max(evidence.similarity.get(cid, -1.0), cosine)
+                if record_id in index.question_records:
+                    evidence.question[cid] = max(evidence.question.get(cid, -1.0), cosine)
                 if cid in seen:
                     continue  # a chunk and its alias vectors count once per ranking
+                if position == 0:
+                    evidence.dense_rank[cid] = len(seen)
                 fused[cid] = fused.get(cid, 0.0) + weight / (fusion.k + len(seen) + 1)
                 seen.add(cid)
                 chunks[cid] = chunk
+            if ranking:
+                evidence.floor = min(evidence.floor, ranking[-1][1])
         for rank, (position, score) in enumerate(lexical):
             chunk = index.chunks[position]
             cid = chunk.chunk_id
             fused[cid] = fused.get(cid, 0.0) + fusion.bm25 / (fusion.k + rank + 1)
             chunks.setdefault(cid, chunk)
-            bm25[cid] = score
+            evidence.bm25[cid] = score
+            evidence.lexical_rank[cid] = rank
         best = sorted(fused, key=lambda cid: fused[cid], reverse=True)[:k]
-        return [self._result(chunks[cid], fused[cid], similarity, bm25) for cid in best]
+        return [self._result(index, plan, chunks[cid], fused[cid], evidence) for cid in best]
 
     @staticmethod
     def _result(
-        chunk: StoredChunk, score: float, similarity: dict[str, float], bm25: dict[str, float]
+        index: _LexicalIndex,
+        plan: QueryPlan,
+        chunk: StoredChunk,
+        score: float,
+        evidence: _Evidence,
     ) -> RetrievedChunk:
         meta = chunk.metadata
         page = meta.get("page")
+        cid = chunk.chunk_id
+        similarity = evidence.similarity.get(cid, 0.0)
+        if cid in evidence.question:
+            question = evidence.question[cid]
+        elif meta.get("is_faq"):
+            # Its question was not among the nearest records: at most the last one's cosine.
+            question = min(evidence.floor, similarity)
+        else:
+            question = similarity
         return RetrievedChunk(
-            chunk_id=chunk.chunk_id,
+            chunk_id=cid,
             text=chunk.text,
             source=str(meta.get("source", "")),
             title=_opt(meta, "title"),
@@ -303,7 +363,35 @@ class HybridRetriever:
             page=int(page) if isinstance(page, int) and page > 0 else None,
             language=str(meta.get("language", "")),
             score=score,
-            dense_similarity=similarity.get(chunk.chunk_id, 0.0),
-            bm25_score=bm25.get(chunk.chunk_id, 0.0),
+            dense_similarity=similarity,
+            bm25_score=evidence.bm25.get(cid, 0.0),
             metadata=meta,
+            question_similarity=question,
+            dense_rank=evidence.dense_rank.get(cid),
+            lexical_rank=evidence.lexical_rank.get(cid),
+            coverage=_covered(index, plan.terms, index.term_sets[cid]),
+            own_coverage=_covered(index, plan.own_terms, index.term_sets[cid]),
+            title_coverage=_covered(index, plan.own_terms, index.title_terms[cid]),
         )
+
+
+@dataclass
+class _Evidence:
+    """What the rankings say about each candidate chunk, gathered while fusing."""
+
+    similarity: dict[str, float] = field(default_factory=dict)
+    question: dict[str, float] = field(default_factory=dict)
+    bm25: dict[str, float] = field(default_factory=dict)
+    dense_rank: dict[str, int] = field(default_factory=dict)
+    lexical_rank: dict[str, int] = field(default_factory=dict)
+    floor: float = 1.0
+
+
+def _covered(index: _LexicalIndex, wanted: list[str], present: frozenset[str]) -> float:
+    """IDF-weighted share of ``wanted`` terms in ``present``: rare words count most, and
+    a word the knowledge base never uses counts as much as the rarest it does."""
+    if not wanted:
+        return 0.0
+    weights = {t: index.bm25.idf(t) for t in wanted}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.agent import Agent, TenantContext
 from agent.llm import ChatModel, LangChainChatModel
 from agent.policy import default_policy, parse_policy
+from agent.screening_model import LearnedScreener
 from agent.tenant import TenantProfile
 from agent.triage import Triage
 from api.config import ApiConfig
@@ -179,6 +180,10 @@ class Container:
         )
 
     @cached_property
+    def screener(self) -> LearnedScreener:
+        return LearnedScreener(self.embedder)
+
+    @cached_property
     def agent(self) -> Agent:
         return Agent(self.conversations, self.tenant_context, self.chat_model)
 
@@ -205,7 +210,7 @@ class Container:
             if self._settled:
                 # The new lexical index and triage live until the KB changes again.
                 settle_long_lived()
-        return TenantContext(profile, retriever, triage)
+        return TenantContext(profile, retriever, triage, self.screener)
 
     def warm_up(self) -> None:
         """Build every tenant's lexical index and triage before its first customer asks, and

@@ -44,6 +44,7 @@ REQUIRED_MESSAGES = {
     "out_of_hours": {"hours"},
     "no_answer": set(),
     "no_answer_repeated": set(),
+    "suggestions": {"first", "second"},
     "card_data_warning": {"payment_url"},
     "card_data_warning_generic": set(),
     "refusal": set(),
