@@ -43,7 +43,10 @@ EVAL_DATA := var/eval
 EVAL_ENV  := RAFIQ_DATA_DIR=$(EVAL_DATA) RAFIQ_DATABASE_URL= RAFIQ_CHROMA_URL= \
 	RAFIQ_LLM_BASE_URL= RAFIQ_EVAL_JUDGE_BASE_URL= RAFIQ_SAMPLES_DIR=samples
 EVAL_RUNS := atlastel:samples/atlastel/eval:atlastel yusr:samples/yusr/eval:yusr \
-	atlastel:samples/redteam.yaml:redteam yusr:samples/redteam.yaml:redteam
+	atlastel:samples/redteam.yaml:redteam yusr:samples/redteam.yaml:redteam \
+	atlastel:samples/precision/atlastel.jsonl:precision-ood yusr:samples/precision/yusr.jsonl:precision-ood \
+	atlastel:samples/precision/manipulation.jsonl:precision-manipulation \
+	yusr:samples/precision/manipulation.jsonl:precision-manipulation
 
 eval: venv  ## sample suites of both tenants + red team, extractive, gated; reports in var/eval/
 	$(EVAL_ENV) $(VENV)/bin/rafiq eval load-samples

@@ -26,8 +26,12 @@ import numpy as np
 
 from agent.answerability import Logistic
 from knowledge_base.embeddings import Embedder
+from knowledge_base.normalize import normalize_for_search, words
 
 MODEL_FILE = "screening_model.json"
+MIN_WORDS = 4
+"""Shorter messages ("oui", "1", "la deuxième") are outside what the models were fitted on
+(attacks and requests of four words and more) and get arbitrary scores: patterns only."""
 
 LearnedVerdict = Literal["ok", "manipulation", "threat"]
 
@@ -97,7 +101,7 @@ class LearnedScreener:
         return self._model is not None
 
     def screen(self, text: str) -> LearnedScreening:
-        if self._model is None or not text.strip():
+        if self._model is None or len(words(normalize_for_search(text))) < MIN_WORDS:
             return LearnedScreening("ok", 0.0, 0.0)
         manipulation, threat = self._model.scores(self._embedder.embed_queries([text])[0])
         # A threat is a person in danger: it goes to an adviser even if it also manipulates.

@@ -30,6 +30,22 @@ RUNS = {
     "yusr": ("yusr", SAMPLES / "yusr" / "eval", "yusr.txt"),
     "redteam@atlastel": ("atlastel", SAMPLES / "redteam.yaml", "redteam.txt"),
     "redteam@yusr": ("yusr", SAMPLES / "redteam.yaml", "redteam.txt"),
+    "out-of-domain@atlastel": (
+        "atlastel",
+        SAMPLES / "precision" / "atlastel.jsonl",
+        "precision-ood.txt",
+    ),
+    "out-of-domain@yusr": ("yusr", SAMPLES / "precision" / "yusr.jsonl", "precision-ood.txt"),
+    "manipulation@atlastel": (
+        "atlastel",
+        SAMPLES / "precision" / "manipulation.jsonl",
+        "precision-manipulation.txt",
+    ),
+    "manipulation@yusr": (
+        "yusr",
+        SAMPLES / "precision" / "manipulation.jsonl",
+        "precision-manipulation.txt",
+    ),
 }
 
 
