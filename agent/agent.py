@@ -22,7 +22,7 @@ from agent.conversation import (
     HandoffRequest,
     Message,
 )
-from agent.extractive import extract, is_grounded, passage_answer
+from agent.extractive import choose, extract, is_grounded, passage_answer
 from agent.language import TurnLanguage, turn_language
 from agent.llm import ChatModel, LlmError, Passage, cited_chunk_ids
 from agent.redaction import Redaction, redact
@@ -508,8 +508,9 @@ class Agent:
             language=language.detected,
             query_terms=len(set(terms(query))),
         )
-        if assessment.verdict == "answer" and assessment.best is not None:
-            return _answer_with(query, assessment.best, language)
+        if assessment.verdict == "answer" and assessment.ranked:
+            # The same entry in the customer's language, when retrieval found it nearly as good.
+            return _answer_with(query, choose(assessment.ranked, language.reply), language)
         offered = _suggestions(assessment, language.reply)
         if assessment.verdict == "suggest" and len(offered) == SUGGESTIONS:
             first, second = (_entry_name(c) for c in offered)

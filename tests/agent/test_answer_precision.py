@@ -92,7 +92,8 @@ def test_a_threat_to_others_is_escalated_as_distress(
 ) -> None:
     result = turn(
         container,
-        "Si demain ma ligne n'est pas rétablie, je viens à l'agence avec un bidon d'essence et j'y mets le feu.",
+        "Si demain ma ligne n'est pas rétablie, je viens à l'agence avec un bidon "
+        "d'essence et j'y mets le feu.",
     )
     assert result.action == "escalate"
     assert result.escalation is not None and result.escalation.category == "distress"
