@@ -22,7 +22,7 @@ from agent.conversation import (
     HandoffRequest,
     Message,
 )
-from agent.extractive import choose, extract, is_grounded, passage_answer
+from agent.extractive import choose, extract, is_grounded, passage_answer, reply_language_of
 from agent.language import TurnLanguage, turn_language
 from agent.llm import ChatModel, LlmError, Passage, cited_chunk_ids
 from agent.redaction import Redaction, redact
@@ -42,7 +42,6 @@ from agent.screening import screen
 from agent.screening_model import LearnedScreener
 from agent.tenant import TenantProfile
 from agent.triage import Triage, TriageDecision
-from knowledge_base.analyzer import terms
 from knowledge_base.normalize import normalize_for_search
 from knowledge_base.retrieval import HybridRetriever, RetrievedChunk
 from prompts import adviser_text, message
@@ -146,8 +145,7 @@ def _suggestions(assessment: Assessment, reply: str) -> list[RetrievedChunk]:
     """The two likeliest entries worth offering: different names, the customer's language
     first (an entry and its translation are one choice, not two)."""
     ranked = sorted(
-        assessment.ranked[: SUGGESTIONS + 2],
-        key=lambda c: 0 if ("ar" if c.language in ("ar", "darija") else c.language) == reply else 1,
+        assessment.ranked[: SUGGESTIONS + 2], key=lambda c: reply_language_of(c) != reply
     )
     chosen: list[RetrievedChunk] = []
     for chunk in ranked:
@@ -169,20 +167,17 @@ def _picked_entry(text: str, history: list[Message]) -> str | None:
     return None
 
 
-def _refuse(language: TurnLanguage, kind: str, reason: str) -> _Reply:
+def _refuse(language: TurnLanguage, kind: str, reason: str, text_key: str = "refusal") -> _Reply:
     return _Reply(
-        "refuse",
-        message("refusal", language.reply),
-        [],
-        security={"kind": kind, "reason": reason},
+        "refuse", message(text_key, language.reply), [], security={"kind": kind, "reason": reason}
     )
 
 
 def _distress(
     context: TenantContext, reason: str, decision: TriageDecision | None
 ) -> TriageDecision:
-    """A threat to self or others the learned layer saw: distress, unless triage already
-    chose a queue that must see it as soon (distress itself, or a hard rule before it)."""
+    """A threat to self or others the learned layer saw: distress (first in triage's
+    precedence), keeping triage's own evidence when it had already said distress."""
     if decision is not None and decision.hard_rule and decision.category == "distress":
         return decision
     category = context.triage.policy.categories.get("distress")
@@ -190,6 +185,8 @@ def _distress(
 
 
 REPEATED_MANIPULATION = "repeated_manipulation"
+MANIPULATION_KINDS = ("injection", "manipulation")
+"""Refusals that count towards the tenant's limit of attempts (an insult does not)."""
 
 
 def _after_attempts(
@@ -201,8 +198,7 @@ def _after_attempts(
     earlier = sum(
         1
         for m in history
-        if m.role == "bot"
-        and (m.meta.get("security") or {}).get("kind") in ("injection", "manipulation")
+        if m.role == "bot" and (m.meta.get("security") or {}).get("kind") in MANIPULATION_KINDS
     )
     if limit == 0 or earlier + 1 < limit:
         return reply
@@ -349,12 +345,11 @@ class Agent:
         ):
             reply = _refuse(language, "manipulation", learned.reason)
         elif screening.verdict == "abuse" and not (decision and decision.hard_rule):
-            reply = _Reply("refuse", message("abuse_warning", language.reply), [])
-            reply.security = {"kind": "abuse", "reason": screening.reason or "pattern"}
+            reply = _refuse(language, "abuse", screening.reason or "pattern", "abuse_warning")
         elif decision is not None and (decision.hard_rule or self._chat_model is None):
             # The safety floor: a model may add an escalation, never remove this one.
             reply = _escalate(language, decision)
-        if reply is not None and reply.security and reply.security["kind"] != "abuse":
+        if reply is not None and reply.security and reply.security["kind"] in MANIPULATION_KINDS:
             reply = _after_attempts(reply, history, context, language)
         return _Turn(started, context, conversation, redaction, history, language, reply, decision)
 
@@ -503,10 +498,7 @@ class Agent:
         """Answer only when the passages answer this message (agent/answerability.py);
         when it is close but unsure, offer the two nearest entries instead of guessing."""
         assessment = assess(
-            chunks,
-            reply_language=language.reply,
-            language=language.detected,
-            query_terms=len(set(terms(query))),
+            chunks, query, reply_language=language.reply, language=language.detected
         )
         if assessment.verdict == "answer" and assessment.ranked:
             # The same entry in the customer's language, when retrieval found it nearly as good.

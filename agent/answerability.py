@@ -17,8 +17,6 @@ eval.calibration`` and measured there on sets and on a tenant they were never fi
 
 from __future__ import annotations
 
-import importlib.resources
-import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +24,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from agent.extractive import reply_language_of
+from agent.logistic import Logistic, Matrix, packaged_json
+from knowledge_base.analyzer import terms
 from knowledge_base.retrieval import RetrievedChunk
 
 MODEL_FILE = "answerability_model.json"
@@ -62,14 +63,11 @@ def _lead(values: list[float], i: int) -> float:
     return values[i] - max(others) if others else values[i]
 
 
-def _reply_language_of(chunk: RetrievedChunk) -> str:
-    return "ar" if chunk.language in ("ar", "darija") else chunk.language
-
-
 def candidate_features(
-    chunks: list[RetrievedChunk], reply_language: str, language: str, query_terms: int
-) -> np.ndarray[Any, np.dtype[np.float64]]:
+    chunks: list[RetrievedChunk], query: str, reply_language: str, language: str
+) -> Matrix:
     """One row of FEATURES per candidate, in the order retrieval ranked them."""
+    query_terms = len(set(terms(query)))
     dense = [c.dense_similarity for c in chunks]
     question = [c.question_similarity for c in chunks]
     coverage = [c.coverage for c in chunks]
@@ -84,7 +82,7 @@ def candidate_features(
             _reciprocal(i),
             _reciprocal(c.dense_rank),
             _reciprocal(c.lexical_rank),
-            1.0 if _reply_language_of(c) == reply_language else 0.0,
+            1.0 if reply_language_of(c) == reply_language else 0.0,
             1.0 if c.metadata.get("is_faq") else 0.0,
             _lead(question, i),
             _lead(dense, i),
@@ -97,38 +95,11 @@ def candidate_features(
     return np.asarray(rows, dtype=np.float64).reshape(len(chunks), len(FEATURES))
 
 
-Matrix = np.ndarray[Any, np.dtype[np.float64]]
-
-
-@dataclass(frozen=True)
-class Logistic:
-    """A logistic regression over standardised features."""
-
-    weights: Matrix
-    bias: float
-    mean: Matrix
-    scale: Matrix
-
-    def probabilities(self, features: Matrix) -> Matrix:
-        logits = ((features - self.mean) / self.scale) @ self.weights + self.bias
-        return np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=np.float64)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "weights": [round(float(w), 6) for w in self.weights],
-            "bias": round(self.bias, 6),
-            "mean": [round(float(m), 6) for m in self.mean],
-            "scale": [round(float(s), 6) for s in self.scale],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Logistic:
-        return cls(
-            weights=np.asarray(data["weights"], dtype=np.float64),
-            bias=float(data["bias"]),
-            mean=np.asarray(data["mean"], dtype=np.float64),
-            scale=np.asarray(data["scale"], dtype=np.float64),
-        )
+def rank(choice: Logistic, candidates: Matrix) -> tuple[list[int], Matrix]:
+    """Candidates in the choice model's order, and the message's summary features."""
+    probabilities = choice.probabilities(candidates)
+    order = [int(i) for i in np.argsort(-probabilities, kind="stable")]
+    return order, message_features(candidates, order[0], probabilities)
 
 
 def message_features(candidates: Matrix, chosen: int, probabilities: Matrix) -> Matrix:
@@ -175,8 +146,7 @@ class AnswerabilityModel:
 
 @lru_cache(maxsize=1)
 def default_model() -> AnswerabilityModel:
-    source = importlib.resources.files("agent") / MODEL_FILE
-    return AnswerabilityModel.from_json(json.loads(source.read_text(encoding="utf-8")))
+    return AnswerabilityModel.from_json(packaged_json(MODEL_FILE))
 
 
 @dataclass(frozen=True)
@@ -197,19 +167,16 @@ class Assessment:
 
 def assess(
     chunks: list[RetrievedChunk],
+    query: str,
     *,
     reply_language: str,
     language: str,
-    query_terms: int,
     model: AnswerabilityModel | None = None,
 ) -> Assessment:
     if not chunks:
         return Assessment([], 0.0, "none")
     model = model or default_model()
-    candidates = candidate_features(chunks, reply_language, language, query_terms)
-    choice = model.choice.probabilities(candidates)
-    order = [int(i) for i in np.argsort(-choice, kind="stable")]
-    summary = message_features(candidates, order[0], choice)
+    order, summary = rank(model.choice, candidate_features(chunks, query, reply_language, language))
     probability = float(model.answerable.probabilities(summary[None, :])[0])
     # A language the model has no threshold for gets the strictest one.
     answer_from = model.answer_threshold.get(

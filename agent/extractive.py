@@ -31,7 +31,8 @@ class ExtractiveAnswer:
     """The passage is not in the reply language."""
 
 
-def _language_of(chunk: RetrievedChunk) -> str:
+def reply_language_of(chunk: RetrievedChunk) -> str:
+    """The reply language a passage is written in (Darija documents answer in Arabic)."""
     return "ar" if chunk.language in ("ar", "darija") else chunk.language
 
 
@@ -42,11 +43,11 @@ def is_grounded(chunks: list[RetrievedChunk]) -> bool:
 def choose(chunks: list[RetrievedChunk], reply: ReplyLanguage) -> RetrievedChunk:
     """The best passage, or one nearly as good in the customer's language."""
     best = chunks[0]
-    if _language_of(best) == reply:
+    if reply_language_of(best) == reply:
         return best
     for candidate in chunks[1:3]:
         if (
-            _language_of(candidate) == reply
+            reply_language_of(candidate) == reply
             and candidate.score >= SAME_LANGUAGE_MARGIN * best.score
             and candidate.dense_similarity >= MIN_SIMILARITY
         ):
@@ -79,4 +80,4 @@ def passage_answer(question: str, chunk: RetrievedChunk, reply: ReplyLanguage) -
     """What to show of one passage: a FAQ answer whole, a policy section's best sentences."""
     is_faq = bool(chunk.metadata.get("is_faq"))
     text = chunk.text.strip() if is_faq else best_sentences(question, chunk.text)
-    return ExtractiveAnswer(text, chunk, needs_preface=_language_of(chunk) != reply)
+    return ExtractiveAnswer(text, chunk, needs_preface=reply_language_of(chunk) != reply)

@@ -16,15 +16,13 @@ another embedding model the layer stays off and the patterns screen alone.
 
 from __future__ import annotations
 
-import importlib.resources
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
 
-from agent.answerability import Logistic
+from agent.logistic import Logistic, packaged_json
 from knowledge_base.embeddings import Embedder
 from knowledge_base.normalize import normalize_for_search, words
 
@@ -73,8 +71,7 @@ class ScreeningModel:
 
 @lru_cache(maxsize=1)
 def default_screening_model() -> ScreeningModel:
-    source = importlib.resources.files("agent") / MODEL_FILE
-    return ScreeningModel.from_json(json.loads(source.read_text(encoding="utf-8")))
+    return ScreeningModel.from_json(packaged_json(MODEL_FILE))
 
 
 @dataclass(frozen=True)

@@ -32,22 +32,24 @@ from agent.answerability import (
     FEATURES,
     AnswerabilityModel,
     Assessment,
-    Logistic,
     assess,
     candidate_features,
-    message_features,
+    rank,
 )
 from agent.language import turn_language
+from agent.logistic import Logistic
+from agent.policy import LANGUAGES
 from eval.retrieval import ExpectedEntry, load_queries
-from knowledge_base.analyzer import terms
 from knowledge_base.retrieval import HybridRetriever, RetrievedChunk
-from rafiq.demo import load_sample_tenant
+from rafiq.demo import load_sample_tenant, sample_tenant_dirs
 from rafiq.settings import Settings
 from rafiq.wiring import Container
 
 MODEL_PATH = Path("agent/answerability_model.json")
-# The threshold keeps out-of-domain messages answered at or below this share of the fit set.
-# Per language: two in sixty of the fit set's out-of-domain messages.
+UNSEEN = "unseen"
+"""Under the samples folder: tenants nothing is ever fitted on."""
+# The answer threshold of each language lets at most this share of the fit set's
+# out-of-domain messages through: two in sixty.
 TARGET_OUT_OF_DOMAIN = 0.034
 # Below the share of out-of-domain messages that still get the closest entries offered,
 # the reply is a plain "not in our documents".
@@ -93,9 +95,7 @@ class Example:
         return [any(e.matches(c) for e in self.expected) for c in self.chunks]
 
     def features(self) -> np.ndarray[Any, np.dtype[np.float64]]:
-        return candidate_features(
-            self.chunks, self.reply_language, self.detected, len(set(terms(self.text)))
-        )
+        return candidate_features(self.chunks, self.text, self.reply_language, self.detected)
 
 
 def _example(
@@ -124,8 +124,8 @@ def _example(
 
 def _tenant_folders(samples: Path) -> list[tuple[Path, bool]]:
     """Sample tenants (fitted on) and unseen tenants (only ever measured)."""
-    seen = sorted(p.parent for p in samples.glob("*/tenant.yaml"))
-    unseen = sorted(p.parent for p in samples.glob("unseen/*/tenant.yaml"))
+    seen = sample_tenant_dirs(samples)
+    unseen = sample_tenant_dirs(samples / UNSEEN)
     return [(f, False) for f in seen] + [(f, True) for f in unseen]
 
 
@@ -207,16 +207,19 @@ def fit_logistic(
     return beta[:-1], float(beta[-1])
 
 
-def _standardised_fit(
-    x: np.ndarray[Any, np.dtype[np.float64]], y: np.ndarray[Any, np.dtype[np.float64]]
+def fit_standardised(
+    x: np.ndarray[Any, np.dtype[np.float64]],
+    y: np.ndarray[Any, np.dtype[np.float64]],
+    l2: float = L2,
 ) -> Logistic:
+    """A logistic regression on standardised features, the classes weighing the same."""
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale == 0] = 1.0
     # Positives and negatives weigh the same in total, whatever their numbers.
     share = min(max(float(y.mean()), 1e-9), 1 - 1e-9)
     weight = np.where(y == 1, 0.5 / share, 0.5 / (1 - share))
-    weights, bias = fit_logistic((x - mean) / scale, y, weight)
+    weights, bias = fit_logistic((x - mean) / scale, y, weight, l2)
     return Logistic(weights, bias, mean, scale)
 
 
@@ -226,18 +229,16 @@ def fit(examples: list[Example]) -> AnswerabilityModel:
     probability is the probability that answering is right."""
     usable = [e for e in examples if e.kind in ("in_domain", "out_of_domain") and e.chunks]
     in_domain = [e for e in usable if e.kind == "in_domain"]
-    choice = _standardised_fit(
+    choice = fit_standardised(
         np.vstack([e.features() for e in in_domain]),
         np.concatenate([np.asarray(e.labels(), dtype=np.float64) for e in in_domain]),
     )
     rows, labels = [], []
     for e in usable:
-        candidates = e.features()
-        probabilities = choice.probabilities(candidates)
-        chosen = int(np.argmax(probabilities))
-        rows.append(message_features(candidates, chosen, probabilities))
-        labels.append(1.0 if e.labels()[chosen] else 0.0)
-    answerable = _standardised_fit(np.vstack(rows), np.asarray(labels))
+        order, summary = rank(choice, e.features())
+        rows.append(summary)
+        labels.append(1.0 if e.labels()[order[0]] else 0.0)
+    answerable = fit_standardised(np.vstack(rows), np.asarray(labels))
     draft = AnswerabilityModel(choice, answerable, {}, 1.0)
     scores: dict[str, list[float]] = defaultdict(list)
     for e in usable:
@@ -248,12 +249,14 @@ def fit(examples: list[Example]) -> AnswerabilityModel:
     return AnswerabilityModel(
         choice,
         answerable,
-        answer_threshold={k: _cut(v, TARGET_OUT_OF_DOMAIN) for k, v in sorted(scores.items())},
-        suggest_threshold=_cut(everything, SUGGEST_OUT_OF_DOMAIN),
+        answer_threshold={
+            k: threshold_for(v, TARGET_OUT_OF_DOMAIN) for k, v in sorted(scores.items())
+        },
+        suggest_threshold=threshold_for(everything, SUGGEST_OUT_OF_DOMAIN),
     )
 
 
-def _cut(scores: list[float], share: float) -> float:
+def threshold_for(scores: Iterable[float], share: float) -> float:
     """The lowest threshold that lets at most ``share`` of ``scores`` through."""
     ordered = sorted(scores, reverse=True)
     allowed = int(share * len(ordered))
@@ -262,11 +265,7 @@ def _cut(scores: list[float], share: float) -> float:
 
 def _assess(model: AnswerabilityModel, e: Example) -> Assessment:
     return assess(
-        e.chunks,
-        reply_language=e.reply_language,
-        language=e.detected,
-        query_terms=len(set(terms(e.text))),
-        model=model,
+        e.chunks, e.text, reply_language=e.reply_language, language=e.detected, model=model
     )
 
 
@@ -292,7 +291,7 @@ def table(model: AnswerabilityModel, examples: list[Example], kind: str) -> list
             groups[e.language].append(e)
             groups["overall"].append(e)
     rows = []
-    for language in ("fr", "ar", "darija", "arabizi", "en", "overall"):
+    for language in (*LANGUAGES, "overall"):
         members = groups.get(language, [])
         if not members:
             continue
@@ -339,12 +338,19 @@ def report(model: AnswerabilityModel, examples: list[Example]) -> str:
     return "\n".join(parts)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+def command_line(
+    description: str | None, model: Path, argv: list[str] | None
+) -> argparse.Namespace:
+    """``fit`` or ``report``, the samples folder and the model file: both calibrations."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("command", choices=("fit", "report"))
     parser.add_argument("--samples", type=Path, default=Path("samples"))
-    parser.add_argument("--model", type=Path, default=MODEL_PATH)
-    args = parser.parse_args(argv)
+    parser.add_argument("--model", type=Path, default=model)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = command_line(__doc__, MODEL_PATH, argv)
     with tempfile.TemporaryDirectory(prefix="rafiq-calibration-") as tmp:
         splits: list[Split] = ["fit"] if args.command == "fit" else ["fit", "holdout"]
         examples = collect(args.samples, Path(tmp), splits)

@@ -14,7 +14,6 @@ false refusals on both the fit and the held-out sets (``samples/manipulation/hol
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import defaultdict
@@ -24,18 +23,20 @@ from typing import Any
 
 import numpy as np
 
-from agent.answerability import Logistic
+from agent.policy import LANGUAGES
 from agent.screening import screen
 from agent.screening_model import LearnedScreener, ScreeningModel
-from eval.calibration import fit_logistic
+from eval.calibration import command_line, fit_standardised, load_out_of_domain, threshold_for
+from eval.retrieval import load_queries
+from eval.routing import load_cases
 from knowledge_base.embeddings import Embedder
 from knowledge_base.embeddings.factory import create_embedder
+from rafiq.demo import sample_tenant_dirs
 
 MODEL_PATH = Path("agent/screening_model.json")
 MAX_FALSE_POSITIVES = 0.003
 L2 = 30.0
 EMBEDDINGS = "use-multilingual"
-LANGUAGES = ("fr", "ar", "darija", "arabizi", "en")
 
 
 @dataclass(frozen=True)
@@ -50,16 +51,11 @@ class Labelled:
     """An insult is refused too (with a courtesy warning), so refusing it is no mistake."""
 
 
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
 def load(samples: Path, split: str) -> list[Labelled]:
     rows: list[Labelled] = []
     for path in sorted((samples / "manipulation" / split).glob("*.jsonl")):
-        for d in _jsonl(path):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for d in (json.loads(line) for line in lines if line.strip()):
             attack = d["kind"] == "attack"
             threat = attack and d.get("expected_category") == "distress"
             rows.append(
@@ -75,27 +71,25 @@ def load(samples: Path, split: str) -> list[Labelled]:
     routing = "routing_eval.jsonl" if split == "fit" else "routing_holdout.jsonl"
     retrieval = "retrieval_eval.jsonl" if split == "fit" else "retrieval_holdout.jsonl"
     ordinary = "answerability_fit.jsonl" if split == "fit" else "answerability_holdout.jsonl"
-    for folder in sorted(p.parent for p in samples.glob("*/tenant.yaml")):
-        for d in _jsonl(folder / routing):
+    for folder in sample_tenant_dirs(samples):
+        for c in load_cases(folder / routing):
             rows.append(
                 Labelled(
-                    d["message"],
-                    d["language"],
+                    c.message,
+                    c.language,
                     "routing",
-                    d.get("expected_category") or d["expected_action"],
-                    d["expected_action"] == "refuse"
-                    and d.get("expected_category") is None
-                    and "insult" not in (d.get("note") or ""),
-                    d.get("expected_category") == "distress",
-                    d["expected_action"] == "refuse",
+                    c.expected_category or c.expected_action,
+                    c.expected_action == "refuse"
+                    and c.expected_category is None
+                    and "insult" not in (c.note or ""),
+                    c.expected_category == "distress",
+                    c.expected_action == "refuse",
                 )
             )
-        for d in _jsonl(folder / retrieval):
-            rows.append(Labelled(d["query"], d["language"], "retrieval", "faq", False, False))
-        for d in _jsonl(folder / ordinary):
-            rows.append(
-                Labelled(d["message"], d["language"], "out_of_domain", d["kind"], False, False)
-            )
+        for q in load_queries(folder / retrieval):
+            rows.append(Labelled(q.query, q.language, "retrieval", "faq", False, False))
+        for o in load_out_of_domain(folder / ordinary):
+            rows.append(Labelled(o.message, o.language, "out_of_domain", o.kind, False, False))
     return rows
 
 
@@ -103,38 +97,24 @@ def _vectors(embedder: Embedder, rows: list[Labelled]) -> np.ndarray[Any, np.dty
     return np.asarray(embedder.embed_queries([r.text for r in rows]), dtype=np.float64)
 
 
-def _fit_one(
-    x: np.ndarray[Any, np.dtype[np.float64]], y: np.ndarray[Any, np.dtype[np.float64]]
-) -> Logistic:
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale == 0] = 1.0
-    share = float(y.mean())
-    weight = np.where(y == 1, 0.5 / share, 0.5 / (1 - share))
-    weights, bias = fit_logistic((x - mean) / scale, y, weight, l2=L2)
-    return Logistic(weights, bias, mean, scale)
-
-
-def _threshold(scores: np.ndarray[Any, np.dtype[np.float64]]) -> float:
-    ordered = np.sort(scores)[::-1]
-    allowed = int(MAX_FALSE_POSITIVES * len(ordered))
-    return float(ordered[allowed]) + 1e-6
-
-
 def fit(embedder: Embedder, rows: list[Labelled]) -> ScreeningModel:
     x = _vectors(embedder, rows)
     manipulation = np.asarray([r.manipulation for r in rows], dtype=np.float64)
     threat = np.asarray([r.threat for r in rows], dtype=np.float64)
-    m_model = _fit_one(x, manipulation)
-    t_model = _fit_one(x, threat)
+    m_model = fit_standardised(x, manipulation, L2)
+    t_model = fit_standardised(x, threat, L2)
     # Thresholds on the messages that must go through: neither manipulation nor threat.
     ordinary = (manipulation == 0) & (threat == 0)
     return ScreeningModel(
         embedder=embedder.name,
         manipulation=m_model,
-        manipulation_threshold=_threshold(m_model.probabilities(x[ordinary])),
+        manipulation_threshold=threshold_for(
+            m_model.probabilities(x[ordinary]), MAX_FALSE_POSITIVES
+        ),
         threat=t_model,
-        threat_threshold=_threshold(t_model.probabilities(x[ordinary | (manipulation == 1)])),
+        threat_threshold=threshold_for(
+            t_model.probabilities(x[ordinary | (manipulation == 1)]), MAX_FALSE_POSITIVES
+        ),
     )
 
 
@@ -169,11 +149,7 @@ def report(screener: LearnedScreener, rows: list[Labelled], title: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("command", choices=("fit", "report"))
-    parser.add_argument("--samples", type=Path, default=Path("samples"))
-    parser.add_argument("--model", type=Path, default=MODEL_PATH)
-    args = parser.parse_args(argv)
+    args = command_line(__doc__, MODEL_PATH, argv)
     embedder = create_embedder(EMBEDDINGS)
     fit_rows = load(args.samples, "fit")
     if args.command == "fit":

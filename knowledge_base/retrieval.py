@@ -304,7 +304,8 @@ class HybridRetriever:
         fusion = self.fusion
         fused: dict[str, float] = {}
         chunks: dict[str, StoredChunk] = {}
-        evidence = _Evidence()
+        # Once per query, not once per candidate and coverage.
+        evidence = _Evidence(idf={t: index.bm25.idf(t) for t in [*plan.terms, *plan.own_terms]})
         for position, ranking in enumerate(dense_lists):
             weight = fusion.dense if position == 0 else fusion.gloss
             seen: set[str] = set()
@@ -369,9 +370,9 @@ class HybridRetriever:
             question_similarity=question,
             dense_rank=evidence.dense_rank.get(cid),
             lexical_rank=evidence.lexical_rank.get(cid),
-            coverage=_covered(index, plan.terms, index.term_sets[cid]),
-            own_coverage=_covered(index, plan.own_terms, index.term_sets[cid]),
-            title_coverage=_covered(index, plan.own_terms, index.title_terms[cid]),
+            coverage=evidence.covered(plan.terms, index.term_sets[cid]),
+            own_coverage=evidence.covered(plan.own_terms, index.term_sets[cid]),
+            title_coverage=evidence.covered(plan.own_terms, index.title_terms[cid]),
         )
 
 
@@ -385,13 +386,11 @@ class _Evidence:
     dense_rank: dict[str, int] = field(default_factory=dict)
     lexical_rank: dict[str, int] = field(default_factory=dict)
     floor: float = 1.0
+    idf: dict[str, float] = field(default_factory=dict)
+    """The query's terms with their inverse document frequency."""
 
-
-def _covered(index: _LexicalIndex, wanted: list[str], present: frozenset[str]) -> float:
-    """IDF-weighted share of ``wanted`` terms in ``present``: rare words count most, and
-    a word the knowledge base never uses counts as much as the rarest it does."""
-    if not wanted:
-        return 0.0
-    weights = {t: index.bm25.idf(t) for t in wanted}
-    total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+    def covered(self, wanted: list[str], present: frozenset[str]) -> float:
+        """IDF-weighted share of ``wanted`` terms in ``present``: rare words count most,
+        and a word the knowledge base never uses counts as much as the rarest it does."""
+        total = sum(self.idf[t] for t in wanted)
+        return sum(self.idf[t] for t in wanted if t in present) / total if total else 0.0

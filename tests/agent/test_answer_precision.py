@@ -10,16 +10,10 @@ import pytest
 
 from agent.agent import REPEATED_MANIPULATION
 from agent.answerability import AnswerabilityModel, assess, default_model
-from agent.result import TurnResult
 from agent.screening_model import LearnedScreener, ScreeningModel, default_screening_model
 from knowledge_base.embeddings.factory import create_embedder
 from rafiq.wiring import Container
-
-
-def turn(container: Container, text: str, conversation: str | None = None) -> TurnResult:
-    result = container.agent.turn("acme", text, conversation)
-    assert isinstance(result, TurnResult)
-    return result
+from tests.agent.test_agent import turn
 
 
 @pytest.mark.parametrize(
@@ -62,16 +56,6 @@ def test_the_customer_picks_one_of_the_entries_offered(
     picked = turn(container, "la deuxième", opened.conversation_id)
     assert picked.action == "answer", picked.escalation
     assert [c.chunk_id for c in picked.citations] == [entries[1].chunk_id]
-
-
-def test_a_second_miss_in_a_row_still_reaches_an_adviser(
-    container: Container, agent_tenant: str
-) -> None:
-    first = turn(container, "Quel temps fera-t-il demain à Rabat ?")
-    second = turn(container, "Et qui a gagné le match hier soir ?", first.conversation_id)
-    assert second.action == "escalate"
-    assert second.escalation is not None
-    assert second.escalation.category == "no_answer_repeated"
 
 
 def test_goal_hijacking_worded_unlike_any_pattern_is_refused(
@@ -130,7 +114,7 @@ def test_the_limit_of_attempts_is_a_tenant_setting(container: Container, agent_t
 
 
 def test_nothing_retrieved_means_nothing_to_answer() -> None:
-    verdict = assess([], reply_language="fr", language="fr", query_terms=3)
+    verdict = assess([], "bonjour", reply_language="fr", language="fr")
     assert (verdict.verdict, verdict.best) == ("none", None)
 
 
