@@ -104,8 +104,13 @@ class Evaluator:
         if self._samples_dir is None:
             raise SuiteError([f"{name}: this server has no sample suites"])
         root = self._samples_dir.resolve()
-        path = (root / name).resolve()
-        if not path.is_relative_to(root) or not path.exists():
+        try:
+            path = (root / name).resolve()
+            found = path.is_relative_to(root) and path.exists()
+        except (ValueError, OSError):
+            # A name no file system can hold (a NUL byte, a name too long) names no suite.
+            found = False
+        if not found:
             raise SuiteError([f"{name}: no such sample suite (a path under the samples folder)"])
         return path
 

@@ -170,7 +170,7 @@ def test_sample_suites_are_named_by_their_path_under_the_samples_folder(client: 
     started = client.post("/v1/eval/runs", json={"suite": "acme/small.yaml"}, headers=qa)
     assert started.status_code == 202, started.text
     assert started.json()["suite"] == "sample-small"
-    for name in ("../../etc/passwd", "acme/missing.yaml"):
+    for name in ("../../etc/passwd", "acme/missing.yaml", "acme/\u0000.yaml", "a" * 5000):
         refused = client.post("/v1/eval/runs", json={"suite": name}, headers=qa)
         assert refused.status_code == 422
         assert "no such sample suite" in refused.json()["error"]["message"]
