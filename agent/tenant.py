@@ -7,6 +7,8 @@ from typing import Any
 
 from agent.result import ReplyLanguage
 
+DEFAULT_MANIPULATION_LIMIT = 3
+
 
 @dataclass(frozen=True)
 class TenantProfile:
@@ -18,7 +20,7 @@ class TenantProfile:
     """The secure payment channel customers are sent to instead of sharing card data."""
     escalation_policy: str | None = None
     """The tenant's policy YAML, merged over the default policy."""
-    manipulation_limit: int = 3
+    manipulation_limit: int = DEFAULT_MANIPULATION_LIMIT
     """Refused manipulation attempts in one conversation before it goes to an adviser;
     0 never hands over."""
 
@@ -31,11 +33,15 @@ class TenantProfile:
             arabizi_reply=arabizi if arabizi in ("fr", "ar", "en") else "fr",
             payment_url=settings.get("secure_payment_url"),
             escalation_policy=settings.get("escalation_policy"),
-            manipulation_limit=_non_negative(settings.get("manipulation_limit"), 3),
+            manipulation_limit=manipulation_limit_of(settings),
         )
 
 
-def _non_negative(value: Any, default: int) -> int:
+def manipulation_limit_of(settings: dict[str, Any]) -> int:
+    """The stored setting, or the default when it is absent or not a count."""
+    value = settings.get("manipulation_limit")
     return (
-        value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+        value
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        else DEFAULT_MANIPULATION_LIMIT
     )

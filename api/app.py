@@ -16,6 +16,7 @@ from api.middleware import install_middleware
 from api.routes import assets, conversations, handoffs, health, kb, metrics, staff, webhooks
 from api.routes.documents import router as documents_router
 from api.routes.eval_runs import router as eval_runs_router
+from api.routes.security_events import router as security_events_router
 from api.routes.tenant_settings import router as tenant_settings_router
 from api.services import Services
 
@@ -71,6 +72,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(tenant_settings_router)
     app.include_router(staff.router)
     app.include_router(eval_runs_router)
+    app.include_router(security_events_router)
     app.include_router(metrics.router)
     app.include_router(assets.router)
     return app

@@ -21,6 +21,7 @@ from agent.conversation import (
 from agent.result import DetectedLanguage
 from api.events import EventBell, record_event
 from api.models import ConversationRow, HandoffRow, MessageRow, as_utc
+from api.security_events import record_refusal
 from api.status import audit, transition
 from api.webhooks import WEBHOOK_EVENTS, enqueue
 
@@ -125,6 +126,8 @@ class SqlConversationStore:
                         client_message_id=client_message_id,
                         locked=True,
                     )
+                    if role == "bot" and meta and meta.get("security"):
+                        record_refusal(session, conversation, row, meta["security"])
                 break
             except IntegrityError as exc:
                 if client_message_id and self._has_client_id(conversation_id, client_message_id):

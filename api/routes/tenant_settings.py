@@ -12,6 +12,7 @@ from pydantic.config import JsonDict
 
 from agent.policy import PolicyError, default_policy, parse_policy
 from agent.result import ReplyLanguage
+from agent.tenant import manipulation_limit_of
 from api.availability import DAYS, BusinessHours, BusinessHoursError
 from api.deps import AdminDep, ServicesDep
 from api.errors import ApiError, ErrorBody
@@ -25,6 +26,7 @@ DEV_HOSTS = frozenset({"localhost", "127.0.0.1"})
 """The only hosts an ``http://`` origin may name: a developer's own machine."""
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 _DEFAULT_PORTS = {"https": 443, "http": 80}
+MAX_MANIPULATION_LIMIT = 50
 POLICY_WHERE = "escalation_policy"
 """How the policy's error messages name the setting."""
 
@@ -114,6 +116,13 @@ class TenantSettings(BaseModel):
         str | None,
         Field(description="Policy YAML merged over the default policy; null: the default."),
     ]
+    manipulation_limit: Annotated[
+        int,
+        Field(
+            description="Refused manipulation attempts in one conversation before an adviser "
+            "takes it over (`repeated_manipulation`); 0: never."
+        ),
+    ]
 
     @classmethod
     def of(cls, tenant: Tenant, stored: dict[str, Any]) -> TenantSettings:
@@ -133,6 +142,7 @@ class TenantSettings(BaseModel):
             else [],
             business_hours=hours if isinstance(hours, dict) and hours else None,
             escalation_policy=policy if isinstance(policy, str) else None,
+            manipulation_limit=manipulation_limit_of(stored),
         )
 
 
@@ -161,6 +171,10 @@ class SettingsChange(BaseModel):
             description="YAML in the schema of agent/policies/README.md; it can add keywords, "
             "examples and categories, never disable or lower a hard rule.",
         ),
+    ] = None
+    manipulation_limit: Annotated[
+        int | None,
+        Field(ge=0, le=MAX_MANIPULATION_LIMIT, description="0 never hands over; null: 3."),
     ] = None
 
     model_config = ConfigDict(
