@@ -46,7 +46,8 @@ EVAL_RUNS := atlastel:samples/atlastel/eval:atlastel yusr:samples/yusr/eval:yusr
 	atlastel:samples/redteam.yaml:redteam yusr:samples/redteam.yaml:redteam \
 	atlastel:samples/precision/atlastel.jsonl:precision-ood yusr:samples/precision/yusr.jsonl:precision-ood \
 	atlastel:samples/precision/manipulation.jsonl:precision-manipulation \
-	yusr:samples/precision/manipulation.jsonl:precision-manipulation
+	yusr:samples/precision/manipulation.jsonl:precision-manipulation \
+	atlastel:samples/sectors/suite.jsonl:sectors yusr:samples/sectors/suite.jsonl:sectors
 
 eval: venv  ## sample suites of both tenants + red team, extractive, gated; reports in var/eval/
 	$(EVAL_ENV) $(VENV)/bin/rafiq eval load-samples

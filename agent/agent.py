@@ -330,7 +330,14 @@ class Agent:
             if context.screener is not None and screening.verdict == "ok"
             else None
         )
-        if learned is not None and learned.verdict == "threat":
+        # The learned threat layer fills a gap; it does not move a message triage already
+        # sent to a hard-rule queue (a family asking not to be cut off is vulnerable, and
+        # "ne coupez pas" is no threat).
+        if (
+            learned is not None
+            and learned.verdict == "threat"
+            and not (decision and decision.hard_rule)
+        ):
             decision = _distress(context, learned.reason, decision)
         reply: _Reply | None = None
         # Injection text is adversarial: triage cannot be trusted on it. An insult from a

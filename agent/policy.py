@@ -176,10 +176,25 @@ def parse_policy(text: str, where: str, base: EscalationPolicy | None = None) ->
     return EscalationPolicy(categories, tuple(rules.values()), merged)
 
 
+SECTOR_EXAMPLES = "sectors.yaml"
+"""Examples of every category from ten sectors (generated, see eval/sector_sets.py)."""
+
+
 @lru_cache(maxsize=1)
-def default_policy() -> EscalationPolicy:
+def written_policy() -> EscalationPolicy:
+    """``default.yaml`` alone: the keywords, rules and examples written by hand."""
     data = importlib.resources.files("agent") / "policies/default.yaml"
     return parse_policy(data.read_text(encoding="utf-8"), "default.yaml")
+
+
+@lru_cache(maxsize=1)
+def default_policy() -> EscalationPolicy:
+    """The written policy with the multi-sector examples merged in, so that a client of a
+    sector the keywords were not written for finds its customers' wording among them."""
+    data = importlib.resources.files("agent") / "policies" / SECTOR_EXAMPLES
+    if not data.is_file():
+        return written_policy()
+    return parse_policy(data.read_text(encoding="utf-8"), SECTOR_EXAMPLES, written_policy())
 
 
 def load_policy(tenant_file: Path | None) -> EscalationPolicy:

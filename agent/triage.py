@@ -1,19 +1,24 @@
 """Is this message sensitive, and for which adviser queue?
 
-Extractive triage combines two signals from the tenant's escalation policy: precise
-keywords (a hit escalates) and the similarity of the message to each category's example
-messages. Similarity is a vote of the few nearest examples of each category, averaged, so
-that one example which happens to share a word with the message weighs less than several
-that share its meaning. The tenant's own FAQ questions serve as examples of ordinary
-requests and vote the same way: on similarity alone, a message escalates only when the
-best category's vote is close enough and clearly above the ordinary requests' vote (a
+Extractive triage combines three signals. Precise keywords of the tenant's escalation
+policy (a hit escalates). The similarity of the message to each category's example
+messages, written for many sectors: a vote of the few nearest examples of each category,
+averaged, so that one example which happens to share a word with the message weighs less
+than several that share its meaning; the tenant's own FAQ questions serve as examples of
+ordinary requests and vote the same way, and a message escalates on similarity only when
+the best category's vote is close enough and clearly above the ordinary requests' vote (a
 margin). Where a missed message can cost a life (distress, vulnerability), one close
-example is enough whatever the vote: an unneeded escalation there costs an adviser a
-minute. Hard-rule categories (human request, fraud, distress, vulnerability) win
-over everything else, and nothing downstream may remove them. Distress is the one
-exception to "a keyword decides": its wording is the most indirect, and the same message
-usually also names a money problem that does have keywords, so the examples get their say
-before a softer keyword decides.
+example is enough whatever the vote. And a learned layer (agent/triage_model.py), fitted
+on messages of ten sectors, that recognises a category worded like no example.
+
+Each signal proposes at most one category and the queue that must see the message first
+wins; hard-rule categories (human request, fraud, distress, vulnerability) win over
+everything else, and nothing downstream may remove them. Distress is the one exception to
+"a keyword decides": its wording is the most indirect, and the same message usually also
+names a money problem that does have keywords, so the examples get their say before a
+softer keyword decides. The tenant's FAQ entries on a hard-rule matter ("my card was
+stolen, what do I do?") are taken as examples of that category rather than as ordinary
+requests: the tenant's own documents adapt triage to its sector.
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agent.logistic import Matrix
 from agent.policy import CategoryPolicy, EscalationPolicy
 from agent.result import PRIORITIES, Priority
+from agent.triage_model import TriageModel, default_triage_model, message_features
 from knowledge_base.analyzer import analyze_query
 from knowledge_base.embeddings import Embedder
 from knowledge_base.embeddings.base import Vectors
@@ -44,8 +51,6 @@ PRECEDENCE = (
     "complaint",
     "service_anomaly",
 )
-# The category the examples may give a message that only softer keywords matched.
-MEANING_OVER_KEYWORDS = "distress"
 # Categories one close example is enough for, when the vote is not: how close, and how much
 # closer than the nearest ordinary request.
 ONE_EXAMPLE_ENOUGH = ("distress", "vulnerability")
@@ -53,6 +58,60 @@ _ONE_EXAMPLE_THRESHOLD = 0.45
 _ONE_EXAMPLE_MARGIN = 0.06
 _ARABIC = re.compile("[\u0600-\u06ff]")
 _AMOUNT = re.compile(r"(\d[\d\s.,]*)\s*(?:dh|dhs|mad|dirhams?|درهم|دراهم)(?!\w)", re.IGNORECASE)
+
+
+# The category the examples may give a message that only softer keywords matched.
+MEANING_OVER_KEYWORDS = "distress"
+# Where the learned layer finds two categories, the one that protects the customer more
+# goes first: money taken without consent is fraud before it is a billing error, and a
+# customer who cannot cope is vulnerable before being late with a payment.
+MORE_PROTECTIVE = {
+    "billing_anomaly": "fraud",
+    "payment_difficulty": "vulnerability",
+}
+
+
+@dataclass(frozen=True)
+class TriageSignals:
+    keyword: tuple[CategoryPolicy, str] | None
+    """The first keyword hit in precedence order, and the words that matched."""
+    similar: tuple[str, str] | None
+    """The category the policy's examples vote for, with the evidence."""
+    learned: dict[str, float]
+    """The learned layer's score of each category (empty when it is off)."""
+    features: Matrix | None = None
+
+
+def combine(
+    signals: TriageSignals, model: TriageModel | None, *, examples: bool = True
+) -> tuple[str, str] | None:
+    """The queue the signals give together: each proposes at most one category, and the
+    one that must see the message first wins (PRECEDENCE)."""
+    proposed: list[tuple[str, str]] = []
+    if signals.keyword is not None:
+        proposed.append((signals.keyword[0].name, f"keyword «{signals.keyword[1]}»"))
+    passing = model.passing(signals.learned) if model is not None else {}
+    if passing:
+        best = max(passing, key=passing.__getitem__)
+        protective = MORE_PROTECTIVE.get(best)
+        if protective in passing:
+            best = protective
+        proposed.append(
+            (
+                best,
+                f"learned layer: {best} {signals.learned[best]:.2f} "
+                f"({passing[best]:.1f}x its threshold)",
+            )
+        )
+    # The examples overrule a softer keyword only to say distress: its wording is the most
+    # indirect, and the same message usually also names a money problem with keywords.
+    if (
+        examples
+        and signals.similar is not None
+        and (signals.keyword is None or signals.similar[0] == MEANING_OVER_KEYWORDS)
+    ):
+        proposed.append(signals.similar)
+    return min(proposed, key=lambda p: _rank(p[0])) if proposed else None
 
 
 @dataclass(frozen=True)
@@ -101,8 +160,15 @@ class Triage:
         similarity_threshold: float = 0.35,
         margin: float = 0.05,
         neighbours: int = 4,
+        model: TriageModel | None = None,
+        *,
+        learned: bool = True,
     ) -> None:
         self.policy = policy
+        chosen = (model or default_triage_model()) if learned else None
+        # Weights fitted on another embedding model's vectors mean nothing here.
+        self._model = chosen if chosen is not None and chosen.embedder == embedder.name else None
+        self._enabled = frozenset(c.name for c in policy.enabled())
         self._embedder = embedder
         self._threshold = similarity_threshold
         self._margin = margin
@@ -118,12 +184,24 @@ class Triage:
             examples = category.all_examples()
             texts += examples
             labels += [category.name] * len(examples)
-        ordinary = ordinary_examples + policy.all_ordinary_examples()
-        texts += ordinary
-        labels += [None] * len(ordinary)
+        vectors = [embedder.embed_documents(texts)] if texts else []
+        common = policy.all_ordinary_examples()
+        common_vectors = embedder.embed_documents(common) if common else _empty(embedder)
+        faq_vectors = (
+            embedder.embed_documents(ordinary_examples) if ordinary_examples else _empty(embedder)
+        )
+        adopted = self._safety_entries(ordinary_examples, faq_vectors, common_vectors)
+        self.safety_entries = {ordinary_examples[i]: name for i, name in adopted.items()}
+        """The tenant's FAQ questions triage reads as a safety matter, with the category."""
+        # The tenant's own entries on a safety matter ("my card was stolen, what do I do?")
+        # are examples of that category, not ordinary requests: its sector, in its words.
+        order = sorted(range(len(ordinary_examples)), key=lambda i: i not in adopted)
+        texts += [ordinary_examples[i] for i in order] + common
+        labels += [adopted.get(i) for i in order] + [None] * len(common)
+        vectors += [faq_vectors[order], common_vectors]
         self._labels = labels
         self._texts = texts
-        self._vectors: Vectors = embedder.embed_documents(texts)
+        self._vectors: Vectors = np.vstack(vectors)
         self._sensitive = np.array([label is not None for label in labels], dtype=bool)
         self._ordinary_rows = np.flatnonzero(~self._sensitive)
         # Row numbers of each category's examples, in PRECEDENCE order so that a tie in the
@@ -135,7 +213,36 @@ class Triage:
             name: np.array([i for i, label in enumerate(labels) if label == name]) for name in names
         }
 
+    def _safety_entries(
+        self, questions: list[str], vectors: Vectors, ordinary: Vectors
+    ) -> dict[int, str]:
+        """FAQ questions about a hard-rule matter (keywords or the learned layer say so),
+        with their category."""
+        found: dict[int, str] = {}
+        hard = {c.name for c in self.policy.enabled() if c.hard_rule}
+        for i, question in enumerate(questions):
+            normalized = normalize_for_search(question)
+            names = [c.name for c, p in self._keywords if c.hard_rule and p.search(normalized)]
+            if not names and self._model is not None:
+                scores = self._model.scores(message_features(vectors[i : i + 1], ordinary))
+                names = [n for n in self._model.passing(scores) if n in hard]
+            if names:
+                found[i] = min(names, key=_rank)
+        return found
+
     def classify(self, text: str) -> TriageDecision | None:
+        signals = self.signals(text)
+        if signals.keyword and signals.keyword[0].hard_rule:
+            return self._decide(signals.keyword[0], text, f"keyword «{signals.keyword[1]}»")
+        found = combine(signals, self._model)
+        if found is None:
+            return None
+        category, evidence = found
+        return self._decide(self.policy.categories[category], text, evidence)
+
+    def signals(self, text: str, *, complete: bool = False) -> TriageSignals:
+        """What keywords, examples and the learned layer each say about the message;
+        after a hard-rule keyword only the keyword, unless ``complete`` (for fitting)."""
         normalized = normalize_for_search(text)
         keyword_hits = [
             (category, found.group())
@@ -144,25 +251,24 @@ class Triage:
         ]
         hit = min(keyword_hits, key=lambda h: _rank(h[0].name)) if keyword_hits else None
         # A hard-rule keyword is final: the message need not be embedded at all.
-        if hit and hit[0].hard_rule:
-            return self._decide(hit[0], text, f"keyword «{hit[1]}»")
-        similar = self._similar(text)
-        if hit and (similar is None or similar[0] != MEANING_OVER_KEYWORDS):
-            return self._decide(hit[0], text, f"keyword «{hit[1]}»")
-        if similar is None:
-            return None
-        label, evidence = similar
-        return self._decide(self.policy.categories[label], text, evidence)
-
-    def _similar(self, text: str) -> tuple[str, str] | None:
-        """The category the examples give the message, with the evidence; None if ordinary."""
-        if not self._rows:
-            return None
+        if hit and hit[0].hard_rule and not complete:
+            return TriageSignals(hit, None, {})
         # Darija and Arabizi messages are compared through their French and MSA glosses
         # too, as retrieval does: most examples are written in French or MSA words.
         analysis = analyze_query(text)
         variants = [text] + [g for g in (analysis.french_gloss, analysis.arabic_gloss) if g]
-        similarities = (self._vectors @ self._embedder.embed_queries(variants).T).max(axis=1)
+        query = self._embedder.embed_queries(variants)
+        features = message_features(query, self._vectors[self._ordinary_rows])
+        scores = self._model.scores(features) if self._model is not None else {}
+        # A category the tenant switched off is off for the learned layer too.
+        learned = {name: p for name, p in scores.items() if name in self._enabled}
+        return TriageSignals(hit, self._similar(query), learned, features)
+
+    def _similar(self, query: Vectors) -> tuple[str, str] | None:
+        """The category the examples give the message, with the evidence; None if ordinary."""
+        if not self._rows:
+            return None
+        similarities = (self._vectors @ query.T).max(axis=1)
         votes = {name: self._nearest(similarities[rows]) for name, rows in self._rows.items()}
         # max keeps the first of equal votes, and the rows are in PRECEDENCE order.
         label = max(votes, key=votes.__getitem__)
@@ -217,6 +323,10 @@ class Triage:
             if PRIORITIES.index(rule.priority) > PRIORITIES.index(priority):
                 priority = rule.priority
         return TriageDecision(category.name, priority, category.hard_rule, evidence)
+
+
+def _empty(embedder: Embedder) -> Vectors:
+    return np.zeros((0, embedder.dimension), dtype=np.float32)
 
 
 def _rank(category: str) -> int:

@@ -46,6 +46,8 @@ RUNS = {
         SAMPLES / "precision" / "manipulation.jsonl",
         "precision-manipulation.txt",
     ),
+    "sectors@atlastel": ("atlastel", SAMPLES / "sectors" / "suite.jsonl", "sectors.txt"),
+    "sectors@yusr": ("yusr", SAMPLES / "sectors" / "suite.jsonl", "sectors.txt"),
 }
 
 
