@@ -224,7 +224,8 @@ class Triage:
             normalized = normalize_for_search(question)
             names = [c.name for c, p in self._keywords if c.hard_rule and p.search(normalized)]
             if not names and self._model is not None:
-                scores = self._model.scores(message_features(vectors[i : i + 1], ordinary))
+                closeness = (ordinary @ vectors[i]).ravel()
+                scores = self._model.scores(message_features(vectors[i : i + 1], closeness))
                 names = [n for n in self._model.passing(scores) if n in hard]
             if names:
                 found[i] = min(names, key=_rank)
@@ -258,17 +259,18 @@ class Triage:
         analysis = analyze_query(text)
         variants = [text] + [g for g in (analysis.french_gloss, analysis.arabic_gloss) if g]
         query = self._embedder.embed_queries(variants)
-        features = message_features(query, self._vectors[self._ordinary_rows])
+        # Once per message: every example's and ordinary request's best-variant similarity.
+        similarities = (self._vectors @ query.T).max(axis=1)
+        features = message_features(query, similarities[self._ordinary_rows])
         scores = self._model.scores(features) if self._model is not None else {}
         # A category the tenant switched off is off for the learned layer too.
         learned = {name: p for name, p in scores.items() if name in self._enabled}
-        return TriageSignals(hit, self._similar(query), learned, features)
+        return TriageSignals(hit, self._similar(similarities), learned, features)
 
-    def _similar(self, query: Vectors) -> tuple[str, str] | None:
+    def _similar(self, similarities: Vectors) -> tuple[str, str] | None:
         """The category the examples give the message, with the evidence; None if ordinary."""
         if not self._rows:
             return None
-        similarities = (self._vectors @ query.T).max(axis=1)
         votes = {name: self._nearest(similarities[rows]) for name, rows in self._rows.items()}
         # max keeps the first of equal votes, and the rows are in PRECEDENCE order.
         label = max(votes, key=votes.__getitem__)

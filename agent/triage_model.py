@@ -31,15 +31,16 @@ ORDINARY_NEIGHBOURS = 3
 
 def message_features(variants: Vectors, ordinary: Vectors) -> Matrix:
     """One row: the mean of the message's variant vectors (as written, and its French and
-    MSA glosses), then its nearest and its three nearest ordinary requests' similarity."""
+    MSA glosses), then its nearest and its three nearest ordinary requests' similarity.
+    ``ordinary`` holds each ordinary request's similarity to the message, the best of the
+    variants (triage computes it anyway for the examples' vote)."""
     mean = variants.mean(axis=0)
     norm = float(np.linalg.norm(mean))
     vector = mean / norm if norm else mean
-    if ordinary.shape[0]:
-        similarities = (ordinary @ variants.T).max(axis=1)
-        k = min(ORDINARY_NEIGHBOURS, similarities.size)
-        nearest = np.sort(similarities)[-k:]
-        closeness = [float(nearest[-1]), float(nearest.mean())]
+    if ordinary.size:
+        k = min(ORDINARY_NEIGHBOURS, ordinary.size)
+        nearest = np.partition(ordinary, ordinary.size - k)[-k:]
+        closeness = [float(nearest.max()), float(nearest.mean())]
     else:
         closeness = [0.0, 0.0]
     return np.concatenate([vector, closeness]).astype(np.float64)

@@ -102,9 +102,10 @@ def test_a_tenant_faq_entry_on_a_safety_matter_stops_counting_as_ordinary() -> N
 
 def test_features_are_the_mean_variant_and_the_closeness_to_ordinary_requests() -> None:
     variants = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
-    ordinary = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, -1.0]], dtype=np.float32)
+    # Each ordinary request's similarity to the message, its best variant's.
+    ordinary = np.array([1.0, 0.8, 0.0, 0.2], dtype=np.float32)
     features = message_features(variants, ordinary)
     assert np.allclose(features[:2], [np.sqrt(0.5), np.sqrt(0.5)])
-    # Nearest ordinary request 1.0 (the first variant's twin); the three nearest average
-    # (1.0 + 0.8 + 0.0) / 3, each taking its best variant.
-    assert np.allclose(features[2:], [1.0, 0.6])
+    # The nearest ordinary request, and the mean of the three nearest: (1.0 + 0.8 + 0.2) / 3.
+    assert np.allclose(features[2:], [1.0, 2.0 / 3.0])
+    assert np.allclose(message_features(variants, ordinary[:0])[2:], [0.0, 0.0])
