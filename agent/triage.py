@@ -24,6 +24,8 @@ requests: the tenant's own documents adapt triage to its sector.
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -184,9 +186,9 @@ class Triage:
             examples = category.all_examples()
             texts += examples
             labels += [category.name] * len(examples)
-        vectors = [embedder.embed_documents(texts)] if texts else []
+        vectors = [_policy_vectors(embedder, texts)] if texts else []
         common = policy.all_ordinary_examples()
-        common_vectors = embedder.embed_documents(common) if common else _empty(embedder)
+        common_vectors = _policy_vectors(embedder, common) if common else _empty(embedder)
         faq_vectors = (
             embedder.embed_documents(ordinary_examples) if ordinary_examples else _empty(embedder)
         )
@@ -325,6 +327,32 @@ class Triage:
             if PRIORITIES.index(rule.priority) > PRIORITIES.index(priority):
                 priority = rule.priority
         return TriageDecision(category.name, priority, category.hard_rule, evidence)
+
+
+_POLICY_VECTORS: weakref.WeakKeyDictionary[Embedder, dict[tuple[str, ...], Vectors]] = (
+    weakref.WeakKeyDictionary()
+)
+_POLICY_VECTORS_LOCK = threading.Lock()
+
+
+def _policy_vectors(embedder: Embedder, texts: list[str]) -> Vectors:
+    """The policy's examples embedded once per embedder: every tenant on the default policy
+    shares them, and the server's warm-up and a first customer building the same triage
+    at once wait for one embedding instead of computing two."""
+    key = tuple(texts)
+    with _POLICY_VECTORS_LOCK:
+        kept = _POLICY_VECTORS.setdefault(embedder, {})
+        found = kept.get(key)
+        if found is None:
+            found = embedder.embed_documents(texts)
+            if len(kept) >= POLICY_VECTORS_KEPT:
+                kept.pop(next(iter(kept)))
+            kept[key] = found
+        return found
+
+
+POLICY_VECTORS_KEPT = 16
+"""Distinct policies (the default and tenants' overrides) whose vectors stay in memory."""
 
 
 def _empty(embedder: Embedder) -> Vectors:

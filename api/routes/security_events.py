@@ -15,6 +15,8 @@ from api.security_events import list_security_events
 router = APIRouter(prefix="/v1/security-events", tags=["security"])
 
 LIST_LIMIT: Final = 200
+MAX_ID: Final = 2**63 - 1
+"""The largest id the databases store (BIGINT); a larger cursor is a 422, not a 500."""
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing or unknown staff token"},
     422: {"model": ErrorBody, "description": "A query parameter is not valid"},
