@@ -7,11 +7,10 @@ the FAQs are written here, in the way such clients write them.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from agent.result import TurnResult
+from rafiq.settings import Settings
 from rafiq.wiring import Container
 from tests.rafiq.conftest import load_tenant
 
@@ -49,12 +48,25 @@ Du lundi au vendredi, de 8 h à 16 h.
 """
 
 
-def tenant(container: Container, tmp_path: Path, name: str, faq: str) -> str:
-    kb = tmp_path / name
-    kb.mkdir()
-    (kb / "faq.md").write_text(faq, encoding="utf-8")
-    load_tenant(container, name, kb)
-    return name
+@pytest.fixture(scope="module")
+def container(tmp_path_factory: pytest.TempPathFactory) -> Container:
+    """One bank and one water utility, each with only its FAQ, loaded once for the module."""
+    root = tmp_path_factory.mktemp("new-sector")
+    built = Container(
+        Settings(
+            data_dir=root / "var",
+            database_url=None,
+            chroma_url=None,
+            llm_base_url=None,
+            eval_judge_base_url=None,
+        )
+    )
+    for name, faq in (("banque", BANK_FAQ), ("regie", WATER_FAQ)):
+        kb = root / name
+        kb.mkdir()
+        (kb / "faq.md").write_text(faq, encoding="utf-8")
+        load_tenant(built, name, kb)
+    return built
 
 
 def category(result: TurnResult) -> str | None:
@@ -71,10 +83,9 @@ def category(result: TurnResult) -> str | None:
     ],
 )
 def test_a_bank_customer_reaches_the_right_queue(
-    container: Container, tmp_path: Path, message: str, expected: str | tuple[str, ...]
+    container: Container, message: str, expected: str | tuple[str, ...]
 ) -> None:
-    bank = tenant(container, tmp_path, "banque", BANK_FAQ)
-    result = _ask(container, bank, message)
+    result = _ask(container, "banque", message)
     assert result.action == "escalate", result.text
     # Closing one's account is a cancellation, deleting it may be a data request: both
     # queues can serve the customer.
@@ -97,27 +108,26 @@ def test_a_bank_customer_reaches_the_right_queue(
     ],
 )
 def test_a_water_customer_reaches_the_right_queue(
-    container: Container, tmp_path: Path, message: str, expected: str
+    container: Container, message: str, expected: str
 ) -> None:
-    water = tenant(container, tmp_path, "regie", WATER_FAQ)
-    result = _ask(container, water, message)
+    result = _ask(container, "regie", message)
     assert result.action == "escalate", result.text
     assert category(result) == expected
 
 
 @pytest.mark.parametrize(
-    "message",
+    ("tenant", "message"),
     [
-        "Comment payer ma facture d'eau ?",
-        "Quels sont les horaires des agences ?",
-        "Comment faire un virement depuis l'application ?",
+        ("regie", "Comment payer ma facture d'eau ?"),
+        ("regie", "Quels sont les horaires des agences ?"),
+        ("banque", "Comment faire un virement depuis l'application ?"),
+        ("banque", "Quels sont les frais de tenue de compte ?"),
     ],
 )
 def test_ordinary_questions_of_the_new_sector_are_not_escalated(
-    container: Container, tmp_path: Path, message: str
+    container: Container, tenant: str, message: str
 ) -> None:
-    water = tenant(container, tmp_path, "regie", WATER_FAQ + BANK_FAQ.split("\n", 1)[1])
-    assert _ask(container, water, message).action != "escalate"
+    assert _ask(container, tenant, message).action != "escalate"
 
 
 def _ask(container: Container, tenant_name: str, text: str) -> TurnResult:

@@ -46,7 +46,7 @@ RUNS = {
         SAMPLES / "precision" / "manipulation.jsonl",
         "precision-manipulation.txt",
     ),
-    "sectors@atlastel": ("atlastel", SAMPLES / "sectors" / "suite.jsonl", "sectors.txt"),
+    # The suite is for any tenant; make eval runs it on both, the test on one (460 turns).
     "sectors@yusr": ("yusr", SAMPLES / "sectors" / "suite.jsonl", "sectors.txt"),
 }
 
