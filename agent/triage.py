@@ -84,14 +84,16 @@ class TriageSignals:
     features: Matrix | None = None
 
 
-def combine(
-    signals: TriageSignals, model: TriageModel | None, *, examples: bool = True
-) -> tuple[str, str] | None:
-    """The queue the signals give together: each proposes at most one category, and the
-    one that must see the message first wins (PRECEDENCE)."""
+def combine(signals: TriageSignals, model: TriageModel | None) -> tuple[str, str] | None:
+    """The queue the signals give together: a hard-rule keyword is final; otherwise each
+    signal proposes at most one category, and the one that must see the message first
+    wins (PRECEDENCE)."""
     proposed: list[tuple[str, str]] = []
     if signals.keyword is not None:
-        proposed.append((signals.keyword[0].name, f"keyword «{signals.keyword[1]}»"))
+        keyword = (signals.keyword[0].name, f"keyword «{signals.keyword[1]}»")
+        if signals.keyword[0].hard_rule:
+            return keyword
+        proposed.append(keyword)
     passing = model.passing(signals.learned) if model is not None else {}
     if passing:
         best = max(passing, key=passing.__getitem__)
@@ -107,10 +109,8 @@ def combine(
         )
     # The examples overrule a softer keyword only to say distress: its wording is the most
     # indirect, and the same message usually also names a money problem with keywords.
-    if (
-        examples
-        and signals.similar is not None
-        and (signals.keyword is None or signals.similar[0] == MEANING_OVER_KEYWORDS)
+    if signals.similar is not None and (
+        signals.keyword is None or signals.similar[0] == MEANING_OVER_KEYWORDS
     ):
         proposed.append(signals.similar)
     return min(proposed, key=lambda p: _rank(p[0])) if proposed else None
@@ -234,10 +234,7 @@ class Triage:
         return found
 
     def classify(self, text: str) -> TriageDecision | None:
-        signals = self.signals(text)
-        if signals.keyword and signals.keyword[0].hard_rule:
-            return self._decide(signals.keyword[0], text, f"keyword «{signals.keyword[1]}»")
-        found = combine(signals, self._model)
+        found = combine(self.signals(text), self._model)
         if found is None:
             return None
         category, evidence = found

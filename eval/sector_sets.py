@@ -24,7 +24,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, model_validator
 
-from agent.policy import LANGUAGES, written_policy
+from agent.policy import written_policy
 
 HOLDOUT_ONE_IN = 3
 """About a third of the scenarios are held out."""
@@ -158,5 +158,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-__all__ = ["LANGUAGES", "SectorCase", "held_out", "load_cases", "split"]

@@ -257,8 +257,6 @@ def fit(rows: list[Labelled], embedder: str, l2: float = L2, folds: int = FOLDS)
 
 def decide(row: Labelled, model: TriageModel | None) -> str | None:
     signals = row.signals
-    if signals.keyword is not None and signals.keyword[0].hard_rule:
-        return signals.keyword[0].name
     if model is not None and signals.features is not None:
         signals = TriageSignals(
             signals.keyword, signals.similar, model.scores(signals.features), signals.features
